@@ -1,0 +1,29 @@
+# The README's commands. Both set up .venv once; later runs skip what is installed.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.ftcourse-installed
+# nbgrader shells out to alembic, so the venv's bin/ goes first on PATH.
+RUN    := PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+
+.PHONY: setup lab test release clean
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install --upgrade-strategy only-if-needed -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name ftcourse --display-name "Python (ftcourse)"
+	@touch $(STAMP)
+
+lab: setup
+	$(RUN) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(NO_BROWSER),--no-browser --ip=$(or $(IP),127.0.0.1),)
+
+test: setup
+	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+release: setup
+	$(RUN) $(BIN)/ftcourse release
+
+clean:
+	rm -rf build .pytest_cache

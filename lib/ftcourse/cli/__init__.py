@@ -1,0 +1,36 @@
+"""The ``ftcourse`` command: one module per subcommand group, each with ``--help``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..course import CourseNotFound
+from . import check, release, run
+
+GROUPS = [release, run, check]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ftcourse",
+        description="Tools for the fine-tuning course: release notebooks, run them, check your work.",
+    )
+    parser.add_argument("--version", action="version", version=f"ftcourse {__version__}")
+    parser.add_argument("--course", type=Path, default=None, help="the course folder (default: found from the current folder)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        group.register(commands)
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except CourseNotFound as exc:
+        print(f"ftcourse: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ftcourse: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,86 @@
+"""notebooks/ is exactly the release of solutions/, and leaks nothing."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from ftcourse import course, release
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
+
+
+def regions(source: str, begin: str, end: str) -> list[str]:
+    found = re.findall(rf"### {begin}\n(.*?)### {end}", source, flags=re.S)
+    return [line.strip() for block in found for line in block.splitlines() if line.strip()]
+
+
+def tracked_notebooks(root):
+    out = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=root, capture_output=True, text=True, check=True).stdout
+    return [root / f for f in out.split()]
+
+
+def test_release_is_up_to_date(root):
+    assert [str(d) for d in release.check(root)] == []
+
+
+@pytest.mark.parametrize("name", course.assignments(course.find_root(__file__)))
+def test_release_leaks_no_solution_or_hidden_test(root, name):
+    solution = nbformat.read(course.solution_notebook(root, name), as_version=4)
+    released_files = [p for p in (root / "notebooks" / name).rglob("*") if p.is_file()]
+    text = "\n".join(p.read_text(errors="replace") for p in released_files)
+    for marker in MARKERS:
+        assert marker not in text
+    released = nbformat.read(course.release_notebook(root, name), as_version=4)
+    released_lines = {line.strip() for cell in released.cells for line in cell.source.splitlines()}
+    for cell in solution.cells:
+        secret = regions(cell.source, "BEGIN SOLUTION", "END SOLUTION")
+        visible = set(re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", cell.source, flags=re.S).splitlines())
+        hidden = [h for h in regions(cell.source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS") if h not in {v.strip() for v in visible}]
+        leaked = [line for line in secret + hidden if line in released_lines]
+        assert not leaked, f"{name}: released notebook contains lines of a solution or hidden test: {leaked[:3]}"
+
+
+def test_committed_notebooks_have_no_outputs(root):
+    notebooks = tracked_notebooks(root)
+    assert notebooks, "no notebooks are tracked"
+    for path in notebooks:
+        for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] == "code":
+                assert not cell["outputs"] and cell["execution_count"] is None, f"{path.relative_to(root)} cell {i} has outputs"
+
+
+@pytest.fixture
+def course_copy(root, tmp_path):
+    for item in ["nbgrader_config.py", "solutions", "notebooks"]:
+        src = root / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    return tmp_path
+
+
+def test_check_names_the_notebook_and_cell_that_drifted(course_copy):
+    path = course.release_notebook(course_copy, "00-setup")
+    nb = nbformat.read(path, as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells[index].source += "\nprint('edited by hand')"
+    nbformat.write(nb, path)
+    diffs = [str(d) for d in release.check(course_copy)]
+    assert len(diffs) == 1
+    assert "notebooks/00-setup/00-setup.ipynb" in diffs[0] and f"cell {index}" in diffs[0]
+
+    cli = subprocess.run([sys.executable, "-m", "ftcourse", "--course", str(course_copy), "release", "--check"], capture_output=True, text=True)
+    assert cli.returncode == 1
+    assert f"cell {index}" in cli.stderr
+    assert nbformat.read(path, as_version=4).cells[index].source.endswith("edited by hand')"), "--check changes nothing"
+
+
+def test_release_regenerates_and_drops_stale_folders(course_copy):
+    shutil.rmtree(course_copy / "notebooks" / "00-setup")
+    (course_copy / "notebooks" / "99-gone").mkdir()
+    assert release.check(course_copy)
+    release.release(course_copy)
+    assert release.check(course_copy) == []
+    assert not (course_copy / "notebooks" / "99-gone").exists()
