@@ -3,14 +3,27 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+# The suite runs offline and writes nothing outside the repo's ignored build/ and the
+# temporary directory: every cache and runtime folder that libraries (and the kernels
+# they start) would put under $HOME goes to build/test-home instead.
+_home = ROOT / "build" / "test-home"
+for var, sub in {
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "JUPYTER_DATA_DIR": "jupyter-data",
+    "IPYTHONDIR": "ipython",
+    "MPLCONFIGDIR": "matplotlib",
+    "HF_HOME": "huggingface",
+    "XDG_CACHE_HOME": "cache",
+}.items():
+    os.environ[var] = str(_home / sub)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from ftcourse import course  # noqa: E402
 
 course.ensure_env_bin_on_path()
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
