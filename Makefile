@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name ftcourse --display-name "Python (ftcourse)"
 	@touch $(STAMP)
 
+# NO_BROWSER=1 starts headless (IP=0.0.0.0 to listen beyond localhost); containers often run as root.
+LAB_FLAGS := $(if $(NO_BROWSER),--no-browser --ip=$(or $(IP),127.0.0.1)) $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(RUN) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(NO_BROWSER),--no-browser --ip=$(or $(IP),127.0.0.1),)
+	$(RUN) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
 test: setup
 	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
