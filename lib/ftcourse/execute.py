@@ -5,7 +5,6 @@ so relative paths behave as they do in JupyterLab.
 """
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 from dataclasses import dataclass
@@ -44,21 +43,28 @@ def execute(
     """
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    deadline = start + timeout if timeout else None
+
+    def cell_budget(cell) -> float:
+        """Each cell gets its own limit, cut short by what is left of the whole run's."""
+        return cell_timeout if deadline is None else max(1.0, min(cell_timeout, deadline - time.perf_counter()))
+
     client = NotebookClient(
         nb,
-        timeout=cell_timeout,
+        timeout_func=cell_budget,
         kernel_name="python3",
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    start = time.perf_counter()
     status, error = "ok", ""
     # The kernel process's own log (startup chatter) goes to a file, shown only if the kernel dies.
     with tempfile.TemporaryFile("w+") as kernel_log:
         try:
-            asyncio.run(asyncio.wait_for(client.async_execute(stderr=kernel_log), timeout))
-        except (TimeoutError, asyncio.TimeoutError, CellTimeoutError):
-            status, error = "timeout", f"stopped after {timeout if timeout else cell_timeout:.0f} s"
+            client.execute(stderr=kernel_log)
+        except CellTimeoutError:
+            limit = "the notebook's" if deadline and time.perf_counter() >= deadline - 1 else "a cell's"
+            status, error = "timeout", f"stopped at {limit} time limit after {time.perf_counter() - start:.0f} s"
         except CellExecutionError as exc:
             status, error = "error", _first_error_line(nb, exc)
         except DeadKernelError:
