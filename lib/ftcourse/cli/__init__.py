@@ -7,9 +7,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..course import CourseNotFound
-from . import check, release, run
+from . import check, release, run, world
 
-GROUPS = [release, run, check]
+GROUPS = [release, run, check, world]
 
 
 def main(argv: list[str] | None = None) -> int:
