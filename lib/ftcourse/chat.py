@@ -238,7 +238,7 @@ def _parse(text: str) -> tuple[bool, object, list[Problem]]:
             hint = " The line holds a carriage return: the file may use old Mac (CR) line ends; convert them to \\n."
         elif text.strip() in ("{", "[", "}", "]", "},", "],") or text.rstrip().endswith(("{", "[", ",")):
             hint = " The example seems to span several lines; JSONL needs each example on one line."
-        return False, None, [_problem("not_json", f"Not valid JSON: {exc.msg} at column {exc.colno}.{hint}")]
+        return False, None, [_problem("not_json", f"Not valid JSON: {exc.msg} (column {exc.colno}).{hint}")]
     except RecursionError:
         return False, None, [_problem("not_json", "JSON nested too deeply to read; an example needs only a few levels.")]
     except ValueError as exc:  # NaN/Infinity, or an integer with thousands of digits

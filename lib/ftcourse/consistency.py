@@ -127,12 +127,12 @@ def report(examples: Sequence[dict], *, required: Sequence[str] = (), tokenizer=
 
 
 def _outliers(table: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
-    """Turns in a minority format, with a length outside Tukey's fences, or missing required fields."""
+    """Turns in a minority format, with a length far outside the rest (Tukey's outer fences), or missing required fields."""
     if table.empty:
         return table.assign(reason=pd.Series(dtype=str))
     length = table["tokens"] if "tokens" in table else table["words"]
     q1, q3 = length.quantile(0.25), length.quantile(0.75)
-    low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+    low, high = q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)  # Tukey's "far out" fences
     majority = table["format"].mode().iloc[0]
     reasons = []
     for (_, r), n in zip(table.iterrows(), length):

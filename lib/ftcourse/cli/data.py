@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .. import chat
 
@@ -30,6 +31,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     v.add_argument("--tokenizer", metavar="NAME", help="count tokens with this tokenizer's chat template (a folder or hub id) and warn about examples over the context")
     v.add_argument("--max-tokens", type=int, metavar="N", help="the context to check against (default: the tokenizer's model_max_length)")
     v.set_defaults(handler=validate)
+    b = sub.add_parser("build", help="write the LandAI clean and messy data sets",
+                       description="Generate the LandAI clean and messy chat data sets (seeded) as JSONL under the package.")
+    b.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: the package's data folder)")
+    b.add_argument("--check", action="store_true", help="change nothing; exit 1 if a committed file differs from a fresh build")
+    b.set_defaults(handler=build)
 
 
 def validate(args: argparse.Namespace) -> int:
@@ -52,3 +58,21 @@ def validate(args: argparse.Namespace) -> int:
         return 2
     print(json.dumps(report.to_dict(), indent=1) if args.json else report.format(limit=args.limit))
     return 0 if report.ok else 1
+
+
+def build(args: argparse.Namespace) -> int:
+    from .. import messy
+
+    out = args.out or messy.DATA_DIR
+    if args.check:
+        stale = messy.stale(out)
+        for name in stale:
+            print(f"differs: {out / name}", file=sys.stderr)
+        if stale:
+            print("the LandAI data sets are out of date: run `ftcourse data build` and commit the result.", file=sys.stderr)
+            return 1
+        print(f"{len(messy.FILES)} LandAI data sets match a fresh build.")
+        return 0
+    for path in messy.build(out):
+        print(f"wrote {path} ({sum(1 for _ in open(path, encoding='utf-8'))} lines)")
+    return 0
