@@ -106,3 +106,21 @@ def test_counter_plugs_into_the_validator(tmp_path, tokenizer):
     path.write_text("\n".join(json.dumps({"messages": c}) for c in [CONVERSATIONS[0], long]) + "\n")
     report = chat.validate_file(path, count_tokens=tokens.counter(tokenizer), max_tokens=tokens.context_length(tokenizer))
     assert [(p.line, p.code) for p in report.problems] == [(2, "too_long")]
+
+
+def test_cli_checks_lengths_with_a_tokenizer(tmp_path, tokenizer):
+    import json
+    import subprocess
+    import sys
+
+    tokenizer.save_pretrained(tmp_path / "tok")
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"messages": c}) for c in CONVERSATIONS) + "\n")
+    limit = sorted(c.total for c in tokens.count(tokenizer, CONVERSATIONS))[-3]
+    result = subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--tokenizer", str(tmp_path / "tok"),
+                             "--max-tokens", str(limit), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, CONVERSATIONS)) if c.total > limit]
+    assert [p["line"] for p in report["problems"]] == over and {p["code"] for p in report["problems"]} == {"too_long"}
+    assert report["token_check"] == f"checked against a context of {limit:,} tokens"

@@ -104,7 +104,8 @@ WRITERS = (
 )
 
 
-def _example(w: Writer, p: Parcel, rng: random.Random) -> dict:
+def example(w: Writer, p: Parcel, rng: random.Random) -> dict:
+    """The conversation writer ``w`` would have written about parcel ``p``."""
     system = [{"role": "system", "content": w.system}] if w.system else []
     return {"messages": system + [{"role": "user", "content": w.ask(p)}, {"role": "assistant", "content": w.answer(p, rng)}]}
 
@@ -186,7 +187,7 @@ def messy(n: int = 300, seed: int = MESSY_SEED) -> list[str]:
     exclude = _reserved() + [p.parcel_id for p in parcels(300, CLEAN_SEED, exclude=_reserved())]
     pool = parcels(n_base, seed, exclude=exclude)
     writers = rng.choices(WRITERS, weights=[w.share for w in WRITERS], k=n_base)
-    base = [_example(w, p, rng) for w, p in zip(writers, pool)]
+    base = [example(w, p, rng) for w, p in zip(writers, pool)]
     rows: list[dict | str] = list(base)
     for k, i in enumerate(rng.sample(range(n_base), n_exact)):
         rows.append([_verbatim, _respaced, _recased][k % 3](base[i], rng))
@@ -194,7 +195,7 @@ def messy(n: int = 300, seed: int = MESSY_SEED) -> list[str]:
         rows.append(_edited(base[i], rng))
     for i in rng.sample(range(n_base), n_twice):  # the same request, answered again by someone else
         other = rng.choice([w for w in WRITERS if w is not writers[i]])
-        e = _example(other, pool[i], rng)
+        e = example(other, pool[i], rng)
         e["messages"][-2]["content"] = base[i]["messages"][-2]["content"]
         rows.append(e)
     rows += _broken(rng.choice(base))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -41,6 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def validate(args: argparse.Namespace) -> int:
     options = {}
     if args.tokenizer:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # a command of its own: let the Rust tokenizer use every core
         from transformers import AutoTokenizer
 
         from .. import tokens
