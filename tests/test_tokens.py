@@ -114,13 +114,14 @@ def test_cli_checks_lengths_with_a_tokenizer(tmp_path, tokenizer):
     import sys
 
     tokenizer.save_pretrained(tmp_path / "tok")
+    valid = CONVERSATIONS[:-1]  # the last one's answer is only whitespace: an error to the validator
     data = tmp_path / "d.jsonl"
-    data.write_text("\n".join(json.dumps({"messages": c}) for c in CONVERSATIONS) + "\n")
-    limit = sorted(c.total for c in tokens.count(tokenizer, CONVERSATIONS))[-3]
+    data.write_text("\n".join(json.dumps({"messages": c}) for c in valid) + "\n")
+    limit = sorted(c.total for c in tokens.count(tokenizer, valid))[-3]
     result = subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--tokenizer", str(tmp_path / "tok"),
                              "--max-tokens", str(limit), "--json"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, CONVERSATIONS)) if c.total > limit]
+    over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, valid)) if c.total > limit]
     assert [p["line"] for p in report["problems"]] == over and {p["code"] for p in report["problems"]} == {"too_long"}
     assert report["token_check"] == f"checked against a context of {limit:,} tokens"
