@@ -242,3 +242,8 @@ def test_cli_help_lists_every_code_and_the_exit_status():
     result = ftcourse("data", "validate", "--help")
     assert result.returncode == 0
     assert all(code in result.stdout for code in chat.CODES) and "exit status" in result.stdout
+
+
+def test_examples_built_in_python_are_checked_too():
+    assert codes({1: "x", "messages": [msg("user", "q"), {**msg("assistant", "a"), 2: 0}]}) == ["unknown_key", "unknown_key"]
+    assert codes({"messages": [msg(["user"], "q"), msg({"r": 1}, "a")]}) == ["no_assistant", "no_user", "unknown_role", "unknown_role"]

@@ -70,3 +70,8 @@ def test_system_prompt_drift_is_counted():
 def test_empty_data_gives_an_empty_report():
     r = consistency.report([])
     assert r.features.empty and r.outliers.empty and r.conflicts == [] and r.summary()["assistant turns"] == 0
+
+
+def test_a_small_consistent_set_has_no_length_outliers():
+    data = [ex(CANON + (" extra" if i == 4 else ""), n=i, z=1) for i in range(5)]  # four equal lengths, one a word longer
+    assert consistency.report(data).outliers.empty

@@ -105,7 +105,7 @@ def validate_example(obj: object) -> list[Problem]:
         hint = " Write one example object per line, not an array of them." if isinstance(obj, list) else ""
         return [_problem("not_object", f"Expected an object with a 'messages' list, got {_describe(obj)}.{hint}")]
     problems = [
-        _problem("unknown_key", f"Unknown key {_show(k)}: an example has only {', '.join(EXAMPLE_KEYS)}.{_did_you_mean(k, EXAMPLE_KEYS)}", field=k[:40])
+        _problem("unknown_key", f"Unknown key {_show(k)}: an example has only {', '.join(EXAMPLE_KEYS)}.{_did_you_mean(k, EXAMPLE_KEYS)}", field=str(k)[:40])
         for k in obj if k not in EXAMPLE_KEYS
     ]
     messages = obj.get("messages")
@@ -128,7 +128,7 @@ def _validate_message(m: object, i: int) -> list[Problem]:
     if not isinstance(m, dict):
         return [_problem("message_not_object", f"Message {i} is {_describe(m)}; each message is an object with 'role' and 'content'.", i, at)]
     problems = [
-        _problem("unknown_key", f"Unknown key {_show(k)} in message {i}: a message has only {', '.join(MESSAGE_KEYS)}.{_did_you_mean(k, MESSAGE_KEYS)}", i, f"{at}.{k[:40]}")
+        _problem("unknown_key", f"Unknown key {_show(k)} in message {i}: a message has only {', '.join(MESSAGE_KEYS)}.{_did_you_mean(k, MESSAGE_KEYS)}", i, f"{at}.{str(k)[:40]}")
         for k in m if k not in MESSAGE_KEYS
     ]
     role = m.get("role")

@@ -132,7 +132,8 @@ def _outliers(table: pd.DataFrame, required: Sequence[str]) -> pd.DataFrame:
         return table.assign(reason=pd.Series(dtype=str))
     length = table["tokens"] if "tokens" in table else table["words"]
     q1, q3 = length.quantile(0.25), length.quantile(0.75)
-    low, high = q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)  # Tukey's "far out" fences
+    spread = max(q3 - q1, 0.1 * length.median())  # a floor, so that five near-equal lengths flag nothing
+    low, high = q1 - 3 * spread, q3 + 3 * spread  # Tukey's "far out" fences
     majority = table["format"].mode().iloc[0]
     reasons = []
     for (_, r), n in zip(table.iterrows(), length):

@@ -145,7 +145,7 @@ class MinHasher:
         return sig
 
 
-def _bands(num_perm: int, threshold: float) -> int:
+def rows_per_band(num_perm: int, threshold: float) -> int:
     """Rows per LSH band: the split whose S-curve midpoint, (1/bands)^(1/rows), lies closest below ``threshold``."""
     options = [r for r in range(1, num_perm + 1) if num_perm % r == 0]
     below = [r for r in options if (r / num_perm) ** (1 / r) <= threshold]
@@ -160,7 +160,7 @@ def candidate_pairs(sig: np.ndarray, threshold: float) -> np.ndarray:
     same cluster without the quadratic cost.
     """
     n, num_perm = sig.shape
-    rows = _bands(num_perm, threshold)
+    rows = rows_per_band(num_perm, threshold)
     found = []
     for start in range(0, num_perm, rows):
         band = np.ascontiguousarray(sig[:, start:start + rows]).view(np.dtype((np.void, rows * 4))).ravel()

@@ -140,7 +140,7 @@ class Budget:
             "epochs": self.epochs,
             "billed tokens": self.billed_tokens,
             "cost": round(self.cost, 4),
-        })
+        }, dtype=object)
 
 
 def budget(tokenizer, examples: Iterable[dict], *, context: int | None = None, epochs: int = 3,
