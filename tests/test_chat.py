@@ -247,3 +247,9 @@ def test_cli_help_lists_every_code_and_the_exit_status():
 def test_examples_built_in_python_are_checked_too():
     assert codes({1: "x", "messages": [msg("user", "q"), {**msg("assistant", "a"), 2: 0}]}) == ["unknown_key", "unknown_key"]
     assert codes({"messages": [msg(["user"], "q"), msg({"r": 1}, "a")]}) == ["no_assistant", "no_user", "unknown_role", "unknown_role"]
+
+
+def test_an_unpaired_surrogate_escape_is_caught_before_a_tokenizer_chokes_on_it(tmp_path):
+    line = '{"messages": [{"role": "user", "content": "smile \\ud83d please"}, {"role": "assistant", "content": "\\ud83d\\ude00 paired is fine"}]}'
+    report = chat.validate_file(write(tmp_path / "d.jsonl", [line]))
+    assert [(p.line, p.code, p.field) for p in report.problems] == [(1, "invalid_unicode", "messages[0].content")]

@@ -41,6 +41,7 @@ CODES: dict[str, tuple[str, str]] = {
     "missing_content": (ERROR, "a message without content"),
     "bad_content_type": (ERROR, "content that is not a string"),
     "empty_content": (ERROR, "content that is empty or only whitespace"),
+    "invalid_unicode": (ERROR, "content with an unpaired surrogate escape (\\ud800-\\udfff), which no tokenizer can encode"),
     "bad_weight": (ERROR, "a weight that is not 0 or 1, or a weight on a message that is not the assistant's"),
     "system_not_first": (ERROR, "a system message after the first turn"),
     "no_assistant": (ERROR, "no assistant message: nothing to learn from"),
@@ -99,6 +100,14 @@ def _show(value: object, width: int = 40) -> str:
     return _describe(value)
 
 
+def _unpaired_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def validate_example(obj: object) -> list[Problem]:
     """Every problem of one parsed example, in the order a reader meets them."""
     if not isinstance(obj, dict):
@@ -145,6 +154,9 @@ def _validate_message(m: object, i: int) -> list[Problem]:
         problems.append(_problem("bad_content_type", f"Content of message {i} is {_describe(content)}; it must be a string.", i, f"{at}.content"))
     elif not content.strip():
         problems.append(_problem("empty_content", f"Content of message {i} is empty or only whitespace; write the turn or remove the message.", i, f"{at}.content"))
+    elif not content.isascii() and _unpaired_surrogate(content):
+        problems.append(_problem("invalid_unicode", f"Content of message {i} holds an unpaired surrogate escape such as \\ud83d, which is not text; "
+                                 "re-export it so that emoji and other characters are escaped in pairs or written as UTF-8.", i, f"{at}.content"))
     if "weight" in m:
         w = m["weight"]
         if isinstance(w, bool) or not isinstance(w, (int, float)) or w not in (0, 1):
