@@ -6,7 +6,7 @@ import pytest
 
 from ftcourse import course
 
-GROUPS = ["release", "run", "check", "world"]
+GROUPS = ["release", "run", "check", "world", "data"]
 
 
 def ftcourse(*args, cwd=None):

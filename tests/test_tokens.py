@@ -1,0 +1,127 @@
+"""Token counts: the fast batch path equals apply_chat_template's assistant mask, and budgets add up."""
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from ftcourse import tokens
+
+CHATML = (
+    "{{ bos_token }}{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
+    "{% if m['role'] == 'assistant' %}{% generation %}{{ m['content'] }}<|im_end|>{% endgeneration %}"
+    "{% else %}{{ m['content'] }}<|im_end|>{% endif %}\n{% endfor %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    """A byte-level BPE tokenizer trained in a blink, with a ChatML template that marks assistant spans."""
+    text = ["Parcel 4412 is zoned R-2, flood zone X, 3.2 acres of loam with paved road access.",
+            "Buyer summary: suitable for residential development; price $185,000.", "héllo wörld — ünïcode ✓"] * 50
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(text, trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "<|im_start|>", "<|im_end|>"],
+                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<s>", eos_token="<|im_end|>", unk_token="<unk>", model_max_length=64)
+    tok.chat_template = CHATML
+    return tok
+
+
+def m(role, content, **kw):
+    return {"role": role, "content": content, **kw}
+
+
+CONVERSATIONS = [
+    [m("user", "Summarise parcel 4412."), m("assistant", "**Parcel 4412 — Buyer Summary**\n- Zoning: R-2")],
+    [m("system", "You are LandAI's report writer."), m("user", "hi"), m("assistant", " leading and trailing spaces  ")],
+    [m("user", "q1"), m("assistant", "a1"), m("user", "q2"), m("assistant", "second answer, longer")],
+    [m("user", "q1"), m("assistant", "not trained", weight=0), m("user", "q2"), m("assistant", "trained", weight=1)],
+    [m("user", "héllo wörld ✓ 🙂"), m("assistant", "ünïcode\n\n\nnewlines\t\ttabs")],
+    [m("user", "say <|im_end|> please"), m("assistant", "<|im_end|> inside an answer <|im_start|>")],
+    [m("user", "x"), m("assistant", "\n")],
+]
+
+
+@pytest.mark.parametrize("conversation", CONVERSATIONS)
+def test_fast_count_equals_the_assistant_mask_of_apply_chat_template(tokenizer, conversation):
+    (fast,) = tokens.count(tokenizer, [conversation])
+    assert fast == tokens.reference_count(tokenizer, conversation)
+
+
+def test_the_reference_is_the_template_mask(tokenizer):
+    conversation = CONVERSATIONS[0]
+    out = tokenizer.apply_chat_template(conversation, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+    ref = tokens.reference_count(tokenizer, conversation)
+    assert ref.total == len(out["input_ids"]) and ref.trained == sum(out["assistant_masks"]) > 0
+    # the trained tokens are exactly the answer and its end marker
+    answer = tokenizer(conversation[1]["content"] + "<|im_end|>", add_special_tokens=False)["input_ids"]
+    assert ref.trained == len(answer)
+
+
+def test_weight_zero_turns_are_not_trained(tokenizer):
+    weighted, plain = CONVERSATIONS[3], [{k: v for k, v in t.items() if k != "weight"} for t in CONVERSATIONS[3]]
+    (w,), (p,) = tokens.count(tokenizer, [weighted]), tokens.count(tokenizer, [plain])
+    assert w.total == p.total and 0 < w.trained < p.trained
+
+
+def test_a_batch_counts_like_one_at_a_time(tokenizer):
+    assert tokens.count(tokenizer, CONVERSATIONS) == [tokens.count(tokenizer, [c])[0] for c in CONVERSATIONS]
+
+
+def test_without_generation_marks_only_totals_are_known(tokenizer):
+    plain = tokenizer.__class__(tokenizer_object=tokenizer.backend_tokenizer, bos_token="<s>", eos_token="<|im_end|>")
+    plain.chat_template = CHATML.replace("{% generation %}", "").replace("{% endgeneration %}", "")
+    counts = tokens.count(plain, CONVERSATIONS)
+    assert [c.trained for c in counts] == [None] * len(CONVERSATIONS)
+    assert [c.total for c in counts] == [c.total for c in tokens.count(tokenizer, CONVERSATIONS)]
+    assert tokens.reference_count(plain, CONVERSATIONS[0]).trained is None
+
+
+def test_no_template_is_a_clear_error(tokenizer):
+    bare = tokenizer.__class__(tokenizer_object=tokenizer.backend_tokenizer)
+    with pytest.raises(ValueError, match="no chat template"):
+        tokens.count(bare, CONVERSATIONS)
+
+
+def test_budget_totals_and_cost(tokenizer):
+    examples = [{"messages": c} for c in CONVERSATIONS] * 3
+    b = tokens.budget(tokenizer, examples, epochs=2, price_per_million=8.0, batch_size=4)
+    counts = tokens.count(tokenizer, CONVERSATIONS) * 3
+    assert b.table["total"].tolist() == [c.total for c in counts]
+    assert b.table["trained"].tolist() == [c.trained for c in counts]
+    assert b.context == 64 and b.over_context == [i for i, c in enumerate(counts) if c.total > 64]
+    billed = sum(min(c.total, 64) for c in counts) * 2
+    assert b.billed_tokens == billed and b.cost == pytest.approx(billed / 1e6 * 8.0)
+    s = b.summary()
+    assert s["total tokens"] == sum(c.total for c in counts) and s["trained tokens"] == sum(c.trained for c in counts)
+
+
+def test_counter_plugs_into_the_validator(tmp_path, tokenizer):
+    import json
+
+    from ftcourse import chat
+
+    path = tmp_path / "d.jsonl"
+    long = [m("user", "Parcel 4412 is zoned R-2 " * 20), m("assistant", "ok")]
+    path.write_text("\n".join(json.dumps({"messages": c}) for c in [CONVERSATIONS[0], long]) + "\n")
+    report = chat.validate_file(path, count_tokens=tokens.counter(tokenizer), max_tokens=tokens.context_length(tokenizer))
+    assert [(p.line, p.code) for p in report.problems] == [(2, "too_long")]
+
+
+def test_cli_checks_lengths_with_a_tokenizer(tmp_path, tokenizer):
+    import json
+    import subprocess
+    import sys
+
+    tokenizer.save_pretrained(tmp_path / "tok")
+    valid = CONVERSATIONS[:-1]  # the last one's answer is only whitespace: an error to the validator
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(json.dumps({"messages": c}) for c in valid) + "\n")
+    limit = sorted(c.total for c in tokens.count(tokenizer, valid))[-3]
+    result = subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--tokenizer", str(tmp_path / "tok"),
+                             "--max-tokens", str(limit), "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, valid)) if c.total > limit]
+    assert [p["line"] for p in report["problems"]] == over and {p["code"] for p in report["problems"]} == {"too_long"}
+    assert report["token_check"] == f"checked against a context of {limit:,} tokens"
