@@ -64,11 +64,11 @@ def count(tokenizer, conversations: list[list[dict]]) -> list[TokenCount]:
     if not conversations:
         return []
     template = _template(tokenizer)
-    marked = bool(_GENERATION.search(template))
-    rendered, spans = render_jinja_template(conversations=conversations, chat_template=template, return_assistant_tokens_mask=marked, **tokenizer.special_tokens_map)
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:  # a slow (Python) tokenizer: no batch path, take the definition
         return [reference_count(tokenizer, m) for m in conversations]
+    marked = bool(_GENERATION.search(template))
+    rendered, spans = render_jinja_template(conversations=conversations, chat_template=template, return_assistant_tokens_mask=marked, **tokenizer.special_tokens_map)
     encodings = backend.encode_batch(rendered, add_special_tokens=False)
     counts = []
     for messages, enc, gen in zip(conversations, encodings, spans if marked else [None] * len(rendered)):
