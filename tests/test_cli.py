@@ -6,7 +6,7 @@ import pytest
 
 from ftcourse import course
 
-GROUPS = ["release", "run", "check"]
+GROUPS = ["release", "run", "check", "grade"]
 
 
 def ftcourse(*args, cwd=None):

@@ -11,6 +11,7 @@ import filecmp
 import json
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +33,16 @@ class Difference:
         return f"{self.path}: {self.detail}"
 
 
-def generate(root: Path, names: list[str], dest: Path) -> None:
-    """Write the student version of each named assignment under ``dest/NAME/``."""
+def generate(root: Path, names: list[str], dest: Path, gradebook: Path | None = None) -> None:
+    """Write the student version of each named assignment under ``dest/NAME/``.
+
+    nbgrader records each test cell, hidden tests included, in a gradebook: a
+    temporary one, or ``gradebook`` when the caller grades with it.
+    """
     with tempfile.TemporaryDirectory(prefix="ftcourse-release-") as tmp:
         config = course.nbgrader_config(
             root,
-            CourseDirectory={"release_directory": str(dest), "db_url": f"sqlite:///{tmp}/gradebook.db"},
+            CourseDirectory={"release_directory": str(dest), "db_url": f"sqlite:///{gradebook or Path(tmp, 'gradebook.db')}"},
         )
         api = NbGraderAPI(config=config)
         for name in names:
@@ -63,6 +68,25 @@ def release(root: Path, names: list[str] | None = None) -> list[str]:
     return names
 
 
+def handout(root: Path, names: list[str], dest: Path) -> list[Path]:
+    """``dest/NAME.zip`` for each released assignment: the folder a student unpacks and works in.
+
+    Entries are sorted and dated 1980-01-01, so the same release always gives the same bytes.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    zips = []
+    for name in names:
+        folder = root / "notebooks" / name
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not ({"__pycache__", ".ipynb_checkpoints"} & set(p.parts)))
+        with zipfile.ZipFile(dest / f"{name}.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                entry = zipfile.ZipInfo(str(Path(name) / path.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                archive.writestr(entry, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        zips.append(dest / f"{name}.zip")
+    return zips
+
+
 def check(root: Path) -> list[Difference]:
     """Every way ``notebooks/`` differs from a fresh release; empty when they agree."""
     names = course.assignments(root)
@@ -71,7 +95,7 @@ def check(root: Path) -> list[Difference]:
         generate(root, names, fresh)
         diffs = [Difference(f"notebooks/{s}", "released but has no solutions/ folder") for s in _stale_releases(root)]
         for name in names:
-            diffs += _compare_dirs(fresh / name, root / "notebooks" / name, f"notebooks/{name}")
+            diffs += compare_dirs(fresh / name, root / "notebooks" / name, f"notebooks/{name}")
     return diffs
 
 
@@ -83,7 +107,8 @@ def _stale_releases(root: Path) -> list[str]:
     return sorted(p.name for p in released.iterdir() if p.is_dir() and course.ASSIGNMENT.match(p.name) and p.name not in known)
 
 
-def _compare_dirs(fresh: Path, committed: Path, label: str) -> list[Difference]:
+def compare_dirs(fresh: Path, committed: Path, label: str) -> list[Difference]:
+    """Every way the ``committed`` release folder differs from a ``fresh`` one."""
     if not committed.is_dir():
         return [Difference(label, "missing: run `ftcourse release`")]
     want = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}

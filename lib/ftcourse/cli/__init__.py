@@ -7,9 +7,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..course import CourseNotFound
-from . import check, release, run
+from . import check, grade, release, run
 
-GROUPS = [release, run, check]
+GROUPS = [release, run, check, grade]
 
 
 def main(argv: list[str] | None = None) -> int:
