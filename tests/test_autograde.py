@@ -45,6 +45,15 @@ def test_duplicates_keep_the_first_and_unknown_ids_lose_their_metadata(release):
     assert any("appears 2 times" in f for f in flags) and any("'made_up' is not part of the assignment" in f for f in flags)
 
 
+def test_a_test_cell_re_pointed_at_the_answer_loses_its_metadata_and_the_original_comes_back(release):
+    nb = copy.deepcopy(release)
+    the_test_cell(nb).metadata.nbgrader["grade_id"] = "count_parameters"
+    fixed, flags = inspect(nb, release)
+    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in fixed.cells].count("count_parameters") == 1
+    assert any("count_parameters appears 2 times" in f for f in flags)
+    assert any(f"{TEST_ID} lost its grading metadata: the original is put back" in f for f in flags)
+
+
 @pytest.mark.parametrize("how, expected", [("delete", "was deleted"), ("strip", "lost its grading metadata")])
 def test_missing_test_cells_are_reported(release, how, expected):
     nb = copy.deepcopy(release)

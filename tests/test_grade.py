@@ -156,6 +156,21 @@ builtins.__import__ = _import"""
         "builtins": answered(WRONG + fake_import),
         "helper": answered(WRONG + "\ndef equal(*args, **kwargs):\n    pass"),
         "helperpatch": answered(WRONG + "\nimport ftcourse.expect\nftcourse.expect.equal = lambda *a, **k: None"),
+        "runcell": answered(WRONG + """
+import IPython.core.interactiveshell as shell
+_run_cell = shell.InteractiveShell.run_cell
+shell.InteractiveShell.run_cell = lambda self, cell, *a, **k: _run_cell(self, "pass" if "equal(" in cell else cell, *a, **k)"""),
+        "ast": answered(WRONG + """
+import ast
+class Quiet(ast.NodeTransformer):
+    def visit_Expr(self, node):
+        return None if "equal" in ast.dump(node) else node
+get_ipython().ast_transformers.append(Quiet())"""),
+        "stackreader": answered("""def count_parameters(model, trainable_only=False):
+    import inspect, re
+    caller = inspect.getframeinfo(inspect.currentframe().f_back).code_context or [""]
+    found = re.search(r"\\), (\\d+)", caller[0])
+    return int(found.group(1)) if found else 0"""),
         "alwayseq": answered("class Anything(int):\n    def __eq__(self, other):\n        return True\n"
                              "    __hash__ = int.__hash__\n\n"
                              "def count_parameters(model, trainable_only=False):\n    return Anything(0)"),
@@ -208,12 +223,14 @@ def test_find_reads_both_layouts_and_says_what_it_skips(tmp_path):
                 "cy/99-other/99-other.ipynb", "notes.ipynb", "bad id!__00-setup.ipynb", "ada__00-setup.ipynb"]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("{}")
+    (tmp_path / "eve__00-setup.ipynb").symlink_to(tmp_path / "bob__00-setup.ipynb")
     subs, skipped = find(tmp_path, {"00-setup": ["00-setup"]})
     assert [(s.student, s.assignment, [n for n, _ in s.notebooks]) for s in subs] == [
         ("ada", "00-setup", ["00-setup"]), ("bob", "00-setup", ["00-setup"])]
     assert sorted(line.split(":")[0] for line in skipped) == [
-        "ada__00-setup.ipynb", "bad id!__00-setup.ipynb", "cy/99-other/99-other.ipynb", "notes.ipynb"]
+        "ada__00-setup.ipynb", "bad id!__00-setup.ipynb", "cy/99-other/99-other.ipynb", "eve__00-setup.ipynb", "notes.ipynb"]
     assert any("a second copy of ada's 00-setup" in line for line in skipped)
+    assert any(line.startswith("eve__00-setup.ipynb: a symbolic link") for line in skipped)
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +310,7 @@ def test_a_correct_answer_that_warns_on_stderr_is_not_flagged(graded):
 
 @pytest.mark.parametrize("student", ["blank", "raises", "syntax", "sigint", "osexit", "killself", "edited", "deleted",
                                      "markdown", "stripped", "reordered", "showtraceback", "transformer", "hook",
-                                     "builtins", "helper", "helperpatch", "alwayseq", "garbage"])
+                                     "builtins", "helper", "helperpatch", "runcell", "ast", "alwayseq", "garbage"])
 def test_wrong_missing_or_tricked_answers_score_zero(graded, student):
     earned, possible, flags = score(graded, student)
     assert earned == 0, flags
@@ -319,6 +336,9 @@ def test_wrong_missing_or_tricked_answers_score_zero(graded, student):
     ("hook", "a pre_run_cell hook was added"),
     ("builtins", "builtins.__import__ was replaced"),
     ("helperpatch", "the test helper ftcourse.expect"),
+    ("runcell", "InteractiveShell.run_cell was replaced"),
+    ("ast", "an AST transformer was added"),
+    ("stackreader", "inspects the call stack"),
     ("garbage", "not a readable notebook"),
 ])
 def test_tampering_and_limits_are_flagged(graded, student, flag):
@@ -328,6 +348,12 @@ def test_tampering_and_limits_are_flagged(graded, student, flag):
 @pytest.mark.parametrize("student", ["star", "blank", "raises", "alwayseq", "helper", "sysexit"])
 def test_honest_mistakes_and_plain_wrong_answers_are_not_flagged(graded, student):
     assert score(graded, student)[2] == ""
+
+
+def test_a_function_that_reads_the_test_calling_it_is_flagged_for_a_person_not_zeroed(graded):
+    # In-process tests cannot hide their expected values from the code they call: the flag says so.
+    earned, possible, flags = score(graded, "stackreader")
+    assert (earned, possible) == (2, 2) and "check its answers by hand" in flags
 
 
 def test_output_floods_are_cut_down(graded):

@@ -1,14 +1,15 @@
 """One submission, graded by nbgrader in a scratch course that holds nothing else.
 
-``python -m ftcourse.autograde JOB.json`` (one process per submission, started by
-``ftcourse.grade``) builds a scratch course from a copy of the assignment's gradebook,
-the release's data files and the student's notebooks, and runs nbgrader's own
-autograde and feedback on it. Three things are ours, all plugged into nbgrader:
+``main(JOB.json)`` runs in a process of its own per submission (``ftcourse.grade``
+forks it). It builds a scratch course from a copy of the assignment's gradebook, the
+release's data files and the student's notebooks, and runs nbgrader's own autograde
+and feedback on it. What is ours is plugged into nbgrader:
 
 - ``inspect``: before nbgrader sees a notebook, graded cells get their released
   nbgrader metadata back and duplicates lose theirs (stock nbgrader stops on a
   duplicated id); every change is reported as a flag. nbgrader then puts back edited,
   retyped and deleted test cells (``OverwriteCells``, ``add_missing_cells``).
+- ``as_graded``: a test cell fails on an error, not on a warning printed to stderr.
 - ``FailClosedExecute``: nbgrader's ``Execute`` with the kernel in ``ftcourse.sandbox``,
   a clock for the whole notebook, capped outputs, a kernel that dies or ignores an
   interrupt costing only the cells after it, and after every test cell a tamper check
@@ -32,10 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 
+import jinja2
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
+from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat.notebooknode import NotebookNode
 from nbgrader.api import Gradebook
@@ -48,6 +51,11 @@ from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 
 from . import course, sandbox
 
+MAX_NOTEBOOK_BYTES = 100 * 2**20
+# A function that reads its caller's frame can read the test that calls it, expected values included; running
+# tests in the student's process cannot prevent that, so such code is flagged for a person to look at.
+INTROSPECTION = re.compile(r"_getframe|currentframe|\bf_back\b|\bco_consts\b|\blinecache\b|get_referrers|"
+                           r"\bgetouterframes\b|\bstack\(\)")
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?", re.S | re.M)
 TRUNCATED = "\n[... output truncated by the grader ...]\n"
 
@@ -70,6 +78,7 @@ class Job:
     output_chars: int = 100_000
     limits: dict = field(default_factory=dict)
     threads: int = 0  # torch/OpenMP threads per kernel; 0: their default
+    template_cache: str = ""  # compiled feedback templates, shared by the run
 
 
 # --- before nbgrader: what the student changed in the graded cells --------------------
@@ -103,6 +112,12 @@ def inspect(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNo
             how = "lost its grading metadata" if stripped else "was deleted"
             fix = "the original is put back" if gid in tests else "its tests will fail"
             flags.append(f"{kind(gid)} {gid} {how}: {fix}")
+    student_code = [c.source for c in nb.cells if c.cell_type == "code"
+                    and c.metadata.get("nbgrader", {}).get("grade_id") not in tests]
+    prying = sorted({m.group(0) for source in student_code for m in INTROSPECTION.finditer(source)})
+    if prying:
+        flags.append(f"the notebook inspects the call stack ({', '.join(prying)}), which can read a test's "
+                     "expected values: check its answers by hand")
     order = [g for g in marked if g in seen]
     if order != sorted(order, key=_first_index(nb)):
         flags.append("graded cells were reordered: " + " → ".join(sorted(order, key=_first_index(nb))))
@@ -187,8 +202,9 @@ class FailClosedExecute(Execute):
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def preprocess_cell(self, cell, resources, index):
-        self._next = index + 1
+        self._next = index  # until it has run: an exception from here on leaves it, too, "not run"
         if cell.cell_type != "code" or not cell.source.strip():
+            self._next = index + 1
             return cell, resources
         if not self._stopped and time.monotonic() >= self._deadline:
             self._stop(f"the notebook ran out of its {self.notebook_timeout:g} s before cell {index}")
@@ -208,6 +224,7 @@ class FailClosedExecute(Execute):
         self._note_errors(cell, index, limit)
         if is_grade(cell) and not is_solution(cell) and not self._stopped:
             self._judge_test(cell, index)
+        self._next = index + 1
         return cell, resources
 
     def _get_timeout(self, cell):
@@ -236,13 +253,8 @@ class FailClosedExecute(Execute):
         return super().output(outs, msg, display_id, cell_index)
 
     def _judge_test(self, cell: NotebookNode, index: int) -> None:
-        """A test passes on its own merits only: no value as partial credit, stderr no fail, no tampering."""
-        for output in cell.outputs:
-            if output.output_type == "stream" and output.name == "stderr":
-                output.name = "stdout"  # a library warning must not cost a correct answer its points
-            elif output.output_type == "execute_result":
-                output.output_type = "display_data"  # a value is not partial credit here
-                output.pop("execution_count", None)
+        """A test passes on its own merits only: see ``as_graded``, and no tampering."""
+        as_graded(cell)
         problems = [self._fingerprint_error] if self._fingerprint_error else self._tamper_report()
         if problems:
             self._error(cell, "TamperingDetected", "; ".join(problems[:5]) + " — this test scores 0")
@@ -300,6 +312,18 @@ class FailClosedExecute(Execute):
         cell.outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
 
 
+def as_graded(cell: NotebookNode) -> NotebookNode:
+    """A test cell's outputs as this course grades them: an error fails it; stderr does not (a correct
+    answer that makes a library warn keeps its points), and a value is shown, never read as partial credit."""
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream" and output.name == "stderr":
+            output.name = "stdout"
+        elif output.output_type == "execute_result":
+            output.output_type = "display_data"
+            output.pop("execution_count", None)
+    return cell
+
+
 def _label(cell: NotebookNode, index: int) -> str:
     gid = cell.metadata.get("nbgrader", {}).get("grade_id")
     return f"{index} ({gid})" if gid else str(index)
@@ -328,6 +352,18 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
 
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback page, its templates compiled once per grading run rather than once per student."""
+
+    template_cache = Unicode("", config=True, help="folder for compiled templates, shared by the run")
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        if self.template_cache:
+            environment.bytecode_cache = jinja2.FileSystemBytecodeCache(self.template_cache)
+        return environment
+
+
 def _text(output: NotebookNode) -> str:
     parts = [output.get("text", ""), output.get("evalue", ""), *output.get("traceback", [])]
     parts += [str(v) for v in output.get("data", {}).values()]
@@ -352,6 +388,8 @@ def run(job: Job) -> dict:
             flags[name].append("not submitted")
             continue
         try:
+            if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                raise ValueError(f"{path.stat().st_size / 2**20:.0f} MiB is over the {MAX_NOTEBOOK_BYTES >> 20} MiB limit")
             nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
             nb, changes = inspect(nb, released)
         except Exception as exc:  # noqa: BLE001 -- anything unreadable scores 0, with the reason
@@ -386,7 +424,9 @@ def _config(job: Job, scratch: Path):
         Autograde={"autograde_preprocessors": [FailClosedExecute, IgnorePattern, LimitOutput, SaveAutoGrades,
                                                AssignLatePenalties, CheckCellMetadata]},
         OverwriteCells={"add_missing_cells": True},
-        GenerateFeedback={"preprocessors": [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]},
+        GenerateFeedback={"preprocessors": [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor],
+                          "exporter_class": FeedbackExporter},
+        FeedbackExporter={"template_cache": job.template_cache},
         FailClosedExecute={"timeout": int(job.cell_timeout), "notebook_timeout": job.notebook_timeout,
                            "output_chars": job.output_chars, "flags_file": str(scratch / "flags.jsonl"),
                            "kernel_name": "python3", "shutdown_kernel": "immediate"},
@@ -439,10 +479,13 @@ def _last_line(text: str) -> str:
     return lines[-1][:200] if lines else "unknown error"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ftcourse.autograde JOB.json``: writes ``result.json`` next to the job."""
-    job_file = Path((argv or sys.argv[1:])[0])
-    job = Job(**json.loads(job_file.read_text()))
+def main(job_file: str, log: str) -> None:
+    """One grading process (``ftcourse.grade`` forks one per submission): ``result.json`` lands next to the job."""
+    os.setsid()  # a process group of its own, so that the grader can end it whole
+    with open(log, "w") as stream:
+        os.dup2(stream.fileno(), 1)
+        os.dup2(stream.fileno(), 2)
+    job = Job(**json.loads(Path(job_file).read_text()))
     sandbox.become_subreaper()
     os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(job.scratch) / "rt")
     (Path(job.scratch) / "rt").mkdir(exist_ok=True)
@@ -450,10 +493,4 @@ def main(argv: list[str] | None = None) -> int:
         result = run(job)
     finally:
         sandbox.end_descendants()
-    (job_file.parent / "result.json").write_text(json.dumps(result, indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
+    (Path(job_file).parent / "result.json").write_text(json.dumps(result, indent=1))

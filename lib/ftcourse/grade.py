@@ -18,12 +18,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -33,9 +32,13 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from . import __version__, course, release, sandbox
+from . import __version__, autograde, course, release, sandbox
 from .autograde import Job
 
+# Each submission gets a process of its own, forked from a server that has nbgrader imported already:
+# a fresh interpreter per submission would spend a second or two importing it every time.
+WORKERS = multiprocessing.get_context("forkserver")
+WORKERS.set_forkserver_preload(["ftcourse.autograde"])
 STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 COLUMNS = ["student", "assignment", "notebook", "score", "max", "flags"]
 
@@ -75,6 +78,9 @@ def find(folder: Path, notebooks: dict[str, list[str]]) -> tuple[list[Submission
         rel = path.relative_to(folder)
         if ".ipynb_checkpoints" in rel.parts:
             continue
+        if any(p.is_symlink() for p in [path, *path.parents] if folder in p.parents):
+            skipped.append(f"{rel}: a symbolic link (it could point at another student's work or any file)")
+            continue
         if len(rel.parts) == 3:
             student, assignment, name = rel.parts[0], rel.parts[1], path.stem
         elif len(rel.parts) == 1 and "__" in path.stem:
@@ -107,6 +113,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
     state = out / ".ftcourse"
     report = Report()
     masters = _prepare_assignments(root, names, state / "assignments", report)
+    (state / "templates").mkdir(exist_ok=True)
     subs, report.skipped = find(folder, {a: sorted(p.stem for p in m["release"].glob("*.ipynb")) for a, m in masters.items()})
     isolation = sandbox.probe()
     report.notes += isolation.notes(settings.limits)
@@ -122,7 +129,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
         else:
             pending.append((sub, key))
     threads = max(1, (os.cpu_count() or 1) // settings.jobs) if settings.jobs > 1 else 0
-    running: dict[Submission, subprocess.Popen] = {}
+    running: dict[Submission, multiprocessing.Process] = {}
     lock, stopping = threading.Lock(), threading.Event()
 
     def work(sub: Submission, key: str) -> dict:
@@ -131,7 +138,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
                   release=str(masters[sub.assignment]["release"]), scratch="", isolate=isolation.namespaces,
                   hidden=[str(h) for h in hidden], cell_timeout=settings.cell_timeout,
                   notebook_timeout=settings.notebook_timeout, output_chars=settings.output_chars,
-                  limits=asdict(settings.limits), threads=threads)
+                  limits=asdict(settings.limits), threads=threads, template_cache=str(state / "templates"))
         result = _run_worker(job, settings.notebook_timeout * len(sub.notebooks) + settings.grace, state, out,
                              running, lock, sub)
         if stopping.is_set():  # killed because the run was interrupted: grade it again next time
@@ -191,7 +198,7 @@ def _key(sub: Submission, fingerprint: str, settings: Settings, isolated: bool) 
 
 def _run_worker(job: Job, wall: float, state: Path, out: Path, running: dict, lock: threading.Lock,
                 sub: Submission) -> dict:
-    """One ``python -m ftcourse.autograde`` process, killed with everything it started after ``wall`` s."""
+    """One grading process (``autograde.main``), killed with everything it started after ``wall`` s."""
     scratch = Path(tempfile.mkdtemp(prefix="ftg-"))
     job.scratch = str(scratch / "course")
     job.hidden.append(str(scratch))
@@ -200,19 +207,19 @@ def _run_worker(job: Job, wall: float, state: Path, out: Path, running: dict, lo
     log = state / "logs" / f"{job.student}__{job.assignment}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log, "w") as log_file, lock:
-            proc = subprocess.Popen([sys.executable, "-m", "ftcourse.autograde", str(scratch / "job.json")],
-                                    cwd=scratch, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        with lock:
+            proc = WORKERS.Process(target=autograde.main, args=(str(scratch / "job.json"), str(log)))
+            proc.start()
             running[sub] = proc
-        try:
-            proc.wait(timeout=wall)
-            problem = "" if (scratch / "result.json").is_file() else f"the grading process failed: {_tail(log)}"
-        except subprocess.TimeoutExpired:
+        proc.join(wall)
+        finished = not proc.is_alive()
+        with lock:
+            running.pop(sub, None)
+            _kill(proc)
+        if not finished:
             problem = f"grading did not finish within {wall:g} s and was stopped"
-        finally:
-            with lock:
-                running.pop(sub, None)
-                _kill(proc)
+        else:
+            problem = "" if (scratch / "result.json").is_file() else f"the grading process failed: {_tail(log)}"
         if problem:
             return {"student": job.student, "assignment": job.assignment, "notebooks": [
                 {"notebook": name, "score": 0.0, "max": 0.0, "flags": [problem], "tests": []} for name in job.notebooks]}
@@ -227,13 +234,13 @@ def _run_worker(job: Job, wall: float, state: Path, out: Path, running: dict, lo
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: multiprocessing.Process) -> None:
     """The worker's whole process group; its kernel dies with it (parent-death signal)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.join()
 
 
 def _tail(log: Path) -> str:

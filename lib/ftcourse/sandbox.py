@@ -34,7 +34,7 @@ GiB, MiB = 2**30, 2**20
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 8192, 0x4000, 1 << 18)
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 24, 36, 38
 # statvfs flags that a bind mount inherits and a read-only remount must repeat (else EPERM)
 LOCKED_FLAGS = {os.ST_NOSUID: MS_NOSUID, os.ST_NODEV: MS_NODEV, os.ST_NOEXEC: MS_NOEXEC,
                 os.ST_NOATIME: 1024, os.ST_NODIRATIME: 2048, os.ST_RELATIME: 1 << 21}
@@ -42,6 +42,7 @@ SYSTEM_DIRS = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/li
 DEVICES = ["null", "zero", "full", "random", "urandom"]
 PROC_READONLY = ["sys", "sysrq-trigger", "irq", "bus", "fs", "kcore", "keys", "timer_list", "sched_debug", "acpi", "scsi"]
 INSIDE_ID = 1000  # the kernel's uid and gid inside its user namespace: never 0, so exec drops every capability
+NOBODY = 65534  # who the kernel is outside when the grader runs as root
 PROBE_FAILED = 3
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -71,19 +72,19 @@ class Isolation:
 
     def notes(self, limits: Limits) -> list[str]:
         applied = (f"limits per kernel process: {limits.memory / GiB:g} GiB address space, "
-                   f"{limits.cpu_seconds} s CPU, {limits.file_size / MiB:g} MiB per file written; "
-                   "scrubbed environment; every process ended after each notebook")
+                   f"{limits.cpu_seconds} s CPU, {limits.file_size / MiB:g} MiB per file written, "
+                   f"{limits.processes} processes; scrubbed environment; every process ended after each notebook")
         if self.namespaces:
-            lines = ["isolation: each kernel sees only its own folder and the Python install "
-                     "(mount namespace), has no network (network namespace) and its processes "
-                     "end with it (PID namespace)", applied]
-        else:
-            lines = [f"isolation NOT applied: {self.reason}",
-                     "  so student code can read any file this user can (solutions, gradebook, other "
-                     "submissions), write wherever this user can, and reach the network", applied]
+            who = "nobody" if os.geteuid() == 0 else "this user"
+            return [f"isolation: each kernel sees only its own folder and the Python install (mount namespace), "
+                    f"has no network (network namespace), runs as {who} without capabilities and its processes "
+                    "end with it (PID namespace)", applied]
+        lines = [f"isolation NOT applied: {self.reason}",
+                 "  so student code can read any file this user can (solutions, gradebook, other submissions), "
+                 "write wherever this user can, and reach the network", applied]
         if os.geteuid() == 0:
-            lines.append("running as root: the process limit does not apply, and root-owned files the "
-                         "kernel can see stay readable to it; grade as an ordinary user to avoid both")
+            lines.append("  the grader runs as root, and so does the kernel (without capabilities): the process "
+                         "limit does not apply to root; grade as an ordinary user")
         return lines
 
 
@@ -150,20 +151,38 @@ def main(argv: list[str] | None = None) -> None:
     _die_with_parent()
     env = _environment(args)
     if not args.isolate:
-        _apply_limits(args, _processes_of_this_user())
+        _apply_limits(args, _threads_of(os.getuid()))
+        _drop_privileges()
         os.chdir(args.workdir)
         os.execve(args.kernel[0], args.kernel, env)
-    try:
-        nproc = _processes_of_this_user()
-        _enter_namespaces()
-    except OSError as exc:
-        sys.exit(f"ftcourse.sandbox: cannot create namespaces: {exc}")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts reach the kernel through its process group
-    init = os.fork()
-    if init == 0:
-        _run_init(args, env, nproc)
-    _, status = os.waitpid(init, 0)
-    sys.exit(os.waitstatus_to_exitcode(status) % 256)
+    kernel_uid = NOBODY if os.geteuid() == 0 else os.geteuid()
+    if kernel_uid != os.geteuid():
+        _hand_over([args.workdir, *args.writable], kernel_uid)
+    nproc = _threads_of(kernel_uid)
+    ready, go = os.pipe(), os.pipe()
+    child = os.fork()
+    if child == 0:  # enters the namespaces, waits for its id maps, then starts PID 1
+        try:
+            _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+        except OSError as exc:
+            print(f"ftcourse.sandbox: cannot create namespaces: {exc}", file=sys.stderr, flush=True)
+            os._exit(PROBE_FAILED)
+        os.write(ready[1], b"1")
+        if os.read(go[0], 1) != b"1":
+            os._exit(PROBE_FAILED)
+        init = os.fork()
+        if init == 0:
+            _run_init(args, env, nproc)
+        os._exit(os.waitstatus_to_exitcode(os.waitpid(init, 0)[1]) % 256)
+    if os.read(ready[0], 1) == b"1":
+        try:
+            _map_ids(child, kernel_uid)
+            os.write(go[1], b"1")
+        except OSError as exc:
+            print(f"ftcourse.sandbox: cannot map user ids: {exc}", file=sys.stderr, flush=True)
+    os.close(go[1])
+    sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) % 256)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -209,8 +228,8 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def _processes_of_this_user() -> int:
-    uid = os.getuid()
+def _threads_of(uid: int) -> int:
+    """RLIMIT_NPROC counts every thread the user runs, so the limit is set above what is running now."""
     return sum(p.info["num_threads"] or 0 for p in psutil.process_iter(["uids", "num_threads"])
                if p.info["uids"] and p.info["uids"].real == uid)
 
@@ -233,12 +252,31 @@ def _mount(source: str | None, target: Path | str, fstype: str | None, flags: in
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def _enter_namespaces() -> None:
-    uid, gid = os.getuid(), os.getgid()
-    _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
-    for name, text in [("setgroups", "deny"), ("uid_map", f"{INSIDE_ID} {uid} 1"), ("gid_map", f"{INSIDE_ID} {gid} 1")]:
-        with open(f"/proc/self/{name}", "w") as f:
+def _map_ids(child: int, kernel_uid: int) -> None:
+    """Written by the parent. As root: setup runs as root inside, the kernel as nobody. Else: as ourselves."""
+    if os.geteuid() == 0:
+        maps = {"uid_map": f"0 0 1\n{INSIDE_ID} {kernel_uid} 1", "gid_map": f"0 0 1\n{INSIDE_ID} {kernel_uid} 1"}
+    else:
+        maps = {"setgroups": "deny", "uid_map": f"{INSIDE_ID} {os.getuid()} 1", "gid_map": f"{INSIDE_ID} {os.getgid()} 1"}
+    for name, text in maps.items():
+        with open(f"/proc/{child}/{name}", "w") as f:
             f.write(text)
+
+
+def _hand_over(paths: list[Path], uid: int) -> None:
+    """The kernel's folders, made its own (when the grader is root and the kernel runs as nobody)."""
+    for path in paths:
+        for folder, _, files in os.walk(path):
+            for name in [folder, *(os.path.join(folder, f) for f in files)]:
+                os.chown(name, uid, uid, follow_symlinks=False)
+
+
+def _drop_privileges() -> None:
+    """No setuid binary can raise the kernel's rights, and a root kernel keeps no capability."""
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if os.geteuid() == 0:
+        for cap in range(64):
+            _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
 
 
 def _run_init(args: argparse.Namespace, env: dict[str, str], nproc: int) -> None:
@@ -250,8 +288,13 @@ def _run_init(args: argparse.Namespace, env: dict[str, str], nproc: int) -> None
         kernel = os.fork()
         if kernel == 0:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            if os.geteuid() == 0:  # the grader is root: the kernel becomes nobody
+                os.setgroups([])
+            os.setresgid(INSIDE_ID, INSIDE_ID, INSIDE_ID)
+            os.setresuid(INSIDE_ID, INSIDE_ID, INSIDE_ID)
             os.chdir(args.workdir)
             _apply_limits(args, nproc)
+            _drop_privileges()
             os.execve(args.kernel[0], args.kernel, env)
     except BaseException as exc:  # noqa: BLE001 -- pid 1 must never return into the caller's code
         print(f"ftcourse.sandbox: {exc}", file=sys.stderr, flush=True)
@@ -270,6 +313,7 @@ def _build_root(args: argparse.Namespace) -> None:
     (stage / "tmp").mkdir()  # first, since the kernel's own folder may well be under /tmp
     _mount("tmpfs", stage / "tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={args.tmp_size}")
     (stage / "tmp" / "home").mkdir(mode=0o700)
+    os.chown(stage / "tmp" / "home", INSIDE_ID, INSIDE_ID)
     for path in _readonly_paths(args.hidden):
         if path.is_symlink() and path.parent == Path("/"):
             os.symlink(os.readlink(path), stage / path.name)

@@ -51,13 +51,16 @@ def _fingerprint() -> dict[str, tuple]:
     ip = _shell()
     kernel = ip.kernel
     parts: dict[str, tuple] = {}
-    for label, obj in [("get_ipython()", ip), ("the kernel", kernel), ("the kernel's session", kernel.session),
-                       ("the display hook", ip.displayhook), ("the display publisher", ip.display_pub),
-                       ("the traceback formatter", ip.InteractiveTB)]:
-        for name in set(dir(type(obj))) | set(vars(obj)):
-            value = inspect.getattr_static(obj, name, None)  # the instance's own, else the class's: no lookup code runs
-            if callable(value) or isinstance(value, (classmethod, staticmethod)):
-                parts[f"{label}.{name}"] = (value,)
+    for label, obj in [("get_ipython()", ip), ("get_ipython().kernel", kernel), ("get_ipython().kernel.session", kernel.session),
+                       ("get_ipython().displayhook", ip.displayhook), ("get_ipython().display_pub", ip.display_pub),
+                       ("get_ipython().InteractiveTB", ip.InteractiveTB)]:
+        for name in set(dir(type(obj))) | set(vars(obj)):  # what the instance itself holds, shadowing its class
+            own = vars(obj).get(name)
+            if callable(own) or callable(inspect.getattr_static(type(obj), name, None)):
+                parts[f"{label}.{name}"] = (own,)
+        for cls in type(obj).__mro__[:-1]:  # every class, since a subclass may call its base through super()
+            for name, value in vars(cls).items():
+                parts[f"{cls.__module__}.{cls.__qualname__}.{name}"] = (value,)
     for name in ["compile", "user_ns", "user_global_ns", "events", "input_transformer_manager", "displayhook",
                  "display_pub", "display_formatter", "InteractiveTB", "SyntaxTB", "builtin_trap", "CustomTB",
                  "custom_exceptions", "kernel"]:
