@@ -106,3 +106,10 @@ print(sandbox.end_descendants())
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "1", run.stderr
     assert not [p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])]
+
+
+def test_a_limit_the_system_refuses_is_named_and_the_rest_still_apply():
+    isolation = sandbox.probe(sandbox.Limits(processes=10**19))
+    assert isolation.namespaces == ISOLATED
+    assert [u.split()[0] for u in isolation.unapplied] == ["RLIMIT_NPROC"]
+    assert "limit NOT applied: RLIMIT_NPROC" in "\n".join(isolation.notes(sandbox.Limits()))

@@ -400,7 +400,7 @@ def run(job: Job) -> dict:
     api = NbGraderAPI(config=_config(job, scratch))
     if not any(submitted.iterdir()):
         return {"student": job.student, "assignment": job.assignment, "feedback_ok": False, "notebooks": [
-            {"notebook": name, "score": 0.0, "max": _max_score(scratch, name, job.assignment), "flags": flags[name],
+            {"notebook": name, "score": 0.0, "max": max_score(scratch / "gradebook.db", name, job.assignment), "flags": flags[name],
              "tests": []} for name in flags]}
     outcome = api.autograde(job.assignment, job.student, force=True, create=True)
     if not outcome["success"]:
@@ -436,26 +436,26 @@ def _config(job: Job, scratch: Path):
     )
 
 
-def _max_score(scratch: Path, name: str, assignment: str) -> float:
-    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
+def max_score(gradebook: Path, name: str, assignment: str) -> float:
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
         return float(gb.find_notebook(name, assignment).max_score)
 
 
 def _notebook_result(job: Job, scratch: Path, name: str, flags: list[str], graded: bool) -> dict:
-    tests, score, max_score = [], 0.0, 0.0
-    max_score = _max_score(scratch, name, job.assignment)
-    with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
-        if graded:
+    tests, score = [], 0.0
+    if graded:
+        errors = _errors(scratch / "autograded" / job.student / job.assignment / f"{name}.ipynb")
+        with Gradebook(f"sqlite:///{scratch / 'gradebook.db'}") as gb:
             submission = gb.find_submission_notebook(name, job.assignment, job.student)
             score = float(submission.score)
-            errors = _errors(scratch / "autograded" / job.student / job.assignment / f"{name}.ipynb")
             for grade in submission.grades:
                 tests.append({"id": grade.name, "score": float(grade.score or 0), "max": float(grade.max_score),
                               "error": errors.get(grade.name, ""), "manual": bool(grade.needs_manual_grade)})
     manual = sum(t["max"] for t in tests if t["manual"])
     if manual:
         flags = [*flags, f"{manual:g} points are graded by hand"]
-    return {"notebook": name, "score": score, "max": max_score, "flags": flags, "tests": tests}
+    return {"notebook": name, "score": score, "max": max_score(scratch / "gradebook.db", name, job.assignment),
+            "flags": flags, "tests": tests}
 
 
 def _errors(path: Path) -> dict[str, str]:

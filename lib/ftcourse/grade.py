@@ -115,7 +115,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
     masters = _prepare_assignments(root, names, state / "assignments", report)
     (state / "templates").mkdir(exist_ok=True)
     subs, report.skipped = find(folder, {a: sorted(p.stem for p in m["release"].glob("*.ipynb")) for a, m in masters.items()})
-    isolation = sandbox.probe()
+    isolation = sandbox.probe(settings.limits)
     report.notes += isolation.notes(settings.limits)
     for note in report.notes:
         notify(note)
@@ -128,9 +128,9 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
             results[sub] = stored["result"]
         else:
             pending.append((sub, key))
+    notify(f"{len(subs)} submissions: {len(pending)} to grade, {len(results)} already graded in an earlier run")
     threads = max(1, (os.cpu_count() or 1) // settings.jobs) if settings.jobs > 1 else 0
-    running: dict[Submission, multiprocessing.Process] = {}
-    lock, stopping = threading.Lock(), threading.Event()
+    workers = Workers(state, out)
 
     def work(sub: Submission, key: str) -> dict:
         job = Job(course=str(root), student=sub.student, assignment=sub.assignment,
@@ -139,10 +139,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
                   hidden=[str(h) for h in hidden], cell_timeout=settings.cell_timeout,
                   notebook_timeout=settings.notebook_timeout, output_chars=settings.output_chars,
                   limits=asdict(settings.limits), threads=threads, template_cache=str(state / "templates"))
-        result = _run_worker(job, settings.notebook_timeout * len(sub.notebooks) + settings.grace, state, out,
-                             running, lock, sub)
-        if stopping.is_set():  # killed because the run was interrupted: grade it again next time
-            raise KeyboardInterrupt
+        result = workers.grade(job, wall=settings.notebook_timeout * len(sub.notebooks) + settings.grace)
         _store(state / "results" / sub.student / f"{sub.assignment}.json", {"key": key, "result": result})
         return result
 
@@ -155,11 +152,8 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
                 report.graded += 1
                 bar.update()
     finally:
-        stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
-        with lock:
-            for proc in running.values():
-                _kill(proc)
+        workers.stop()
     report.rows = [_row(sub, nb) for sub in subs for nb in results[sub]["notebooks"]]
     _write_csv(out / "grades.csv", report.rows)
     return report
@@ -196,42 +190,63 @@ def _key(sub: Submission, fingerprint: str, settings: Settings, isolated: bool) 
     return digest.hexdigest()
 
 
-def _run_worker(job: Job, wall: float, state: Path, out: Path, running: dict, lock: threading.Lock,
-                sub: Submission) -> dict:
-    """One grading process (``autograde.main``), killed with everything it started after ``wall`` s."""
-    scratch = Path(tempfile.mkdtemp(prefix="ftg-"))
-    job.scratch = str(scratch / "course")
-    job.hidden.append(str(scratch))
-    Path(job.scratch).mkdir()
-    (scratch / "job.json").write_text(json.dumps(asdict(job)))
-    log = state / "logs" / f"{job.student}__{job.assignment}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with lock:
-            proc = WORKERS.Process(target=autograde.main, args=(str(scratch / "job.json"), str(log)))
-            proc.start()
-            running[sub] = proc
-        proc.join(wall)
-        finished = not proc.is_alive()
-        with lock:
-            running.pop(sub, None)
-            _kill(proc)
-        if not finished:
-            problem = f"grading did not finish within {wall:g} s and was stopped"
-        else:
-            problem = "" if (scratch / "result.json").is_file() else f"the grading process failed: {_tail(log)}"
-        if problem:
-            return {"student": job.student, "assignment": job.assignment, "notebooks": [
-                {"notebook": name, "score": 0.0, "max": 0.0, "flags": [problem], "tests": []} for name in job.notebooks]}
-        for kind in ("feedback", "autograded"):
-            src, dest = Path(job.scratch) / kind / job.student / job.assignment, out / kind / job.student / job.assignment
-            if dest.exists():
-                shutil.rmtree(dest)
-            if src.is_dir():
-                shutil.copytree(src, dest, ignore=shutil.ignore_patterns("root-*", "*.db"))
-        return json.loads((scratch / "result.json").read_text())
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+class Workers:
+    """Grading processes in flight, one per submission, so that a stopped run can end them all."""
+
+    def __init__(self, state: Path, out: Path):
+        self.state, self.out = state, out
+        self.running: set[multiprocessing.Process] = set()
+        self.lock, self.stopping = threading.Lock(), threading.Event()
+
+    def grade(self, job: Job, wall: float) -> dict:
+        """Run ``autograde.main`` for ``job``, killed with everything it started after ``wall`` seconds."""
+        scratch = Path(tempfile.mkdtemp(prefix="ftg-"))  # short: the kernel's Unix sockets live below it
+        job.scratch = str(scratch / "course")
+        job.hidden.append(str(scratch))
+        Path(job.scratch).mkdir()
+        (scratch / "job.json").write_text(json.dumps(asdict(job)))
+        log = self.state / "logs" / f"{job.student}__{job.assignment}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self.lock:
+                if self.stopping.is_set():
+                    raise KeyboardInterrupt
+                proc = WORKERS.Process(target=autograde.main, args=(str(scratch / "job.json"), str(log)))
+                proc.start()
+                self.running.add(proc)
+            proc.join(wall)
+            finished = not proc.is_alive()
+            with self.lock:
+                self.running.discard(proc)
+                _kill(proc)
+            if self.stopping.is_set():  # ended because the run was stopped: grade it again next time
+                raise KeyboardInterrupt
+            if not finished:
+                return _failed(job, f"grading did not finish within {wall:g} s and was stopped")
+            if not (scratch / "result.json").is_file():
+                return _failed(job, f"the grading process failed: {_tail(log)}")
+            for kind in ("feedback", "autograded"):
+                src = Path(job.scratch) / kind / job.student / job.assignment
+                dest = self.out / kind / job.student / job.assignment
+                if dest.exists():
+                    shutil.rmtree(dest)
+                if src.is_dir():
+                    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("root-*", "*.db"))
+            return json.loads((scratch / "result.json").read_text())
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            for proc in self.running:
+                _kill(proc)
+
+
+def _failed(job: Job, problem: str) -> dict:
+    return {"student": job.student, "assignment": job.assignment, "notebooks": [
+        {"notebook": name, "score": 0.0, "max": autograde.max_score(Path(job.gradebook), name, job.assignment),
+         "flags": [problem], "tests": []} for name in job.notebooks]}
 
 
 def _kill(proc: multiprocessing.Process) -> None:

@@ -44,6 +44,7 @@ PROC_READONLY = ["sys", "sysrq-trigger", "irq", "bus", "fs", "kcore", "keys", "t
 INSIDE_ID = 1000  # the kernel's uid and gid inside its user namespace: never 0, so exec drops every capability
 NOBODY = 65534  # who the kernel is outside when the grader runs as root
 PROBE_FAILED = 3
+UNAPPLIED = "ftcourse.sandbox: cannot apply "
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -69,43 +70,55 @@ class Isolation:
 
     namespaces: bool
     reason: str = ""  # why not, when not
+    unapplied: tuple[str, ...] = ()  # limits the system refused
 
     def notes(self, limits: Limits) -> list[str]:
         applied = (f"limits per kernel process: {limits.memory / GiB:g} GiB address space, "
                    f"{limits.cpu_seconds} s CPU, {limits.file_size / MiB:g} MiB per file written, "
                    f"{limits.processes} processes; scrubbed environment; every process ended after each notebook")
+        refused = [f"  limit NOT applied: {limit}" for limit in self.unapplied]
         if self.namespaces:
             who = "nobody" if os.geteuid() == 0 else "this user"
             return [f"isolation: each kernel sees only its own folder and the Python install (mount namespace), "
                     f"has no network (network namespace), runs as {who} without capabilities and its processes "
-                    "end with it (PID namespace)", applied]
+                    "end with it (PID namespace)", applied, *refused]
         lines = [f"isolation NOT applied: {self.reason}",
                  "  so student code can read any file this user can (solutions, gradebook, other submissions), "
-                 "write wherever this user can, and reach the network", applied]
+                 "write wherever this user can, and reach the network", applied, *refused]
         if os.geteuid() == 0:
             lines.append("  the grader runs as root, and so does the kernel (without capabilities): the process "
                          "limit does not apply to root; grade as an ordinary user")
         return lines
 
 
-def probe() -> Isolation:
-    """Try the full sandbox once, running Python in it, and say whether namespaces work here.
+def probe(limits: Limits = Limits()) -> Isolation:
+    """Run Python in the sandbox once and say what applies here: namespaces, and any limit refused.
 
-    ``FTCOURSE_SANDBOX=off`` in the environment skips them (and says so).
+    ``FTCOURSE_SANDBOX=off`` in the environment skips the namespaces (and says so).
     """
     if os.environ.get("FTCOURSE_SANDBOX") == "off":
-        return Isolation(False, "switched off by FTCOURSE_SANDBOX=off")
-    if not sys.platform.startswith("linux"):
-        return Isolation(False, "namespaces need Linux")
+        reason = "switched off by FTCOURSE_SANDBOX=off"
+    elif not sys.platform.startswith("linux"):
+        reason = "namespaces need Linux"
+    else:
+        run = _try(limits, isolate=True)
+        if run.returncode == 0:
+            return Isolation(True, unapplied=_refused(run))
+        lines = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith(UNAPPLIED)]
+        reason = lines[-1] if lines else f"the sandbox exited with {run.returncode}"
+    return Isolation(False, reason, _refused(_try(limits, isolate=False)))
+
+
+def _try(limits: Limits, isolate: bool) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="ftcourse-probe-") as tmp:
         stage, work = Path(tmp, "root"), Path(tmp, "work")
         stage.mkdir(), work.mkdir()
-        cmd = command([sys.executable, "-c", ""], workdir=work, stage=stage, isolate=True)
-        run = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
-    if run.returncode == 0:
-        return Isolation(True)
-    lines = [line for line in run.stderr.splitlines() if line.strip()]
-    return Isolation(False, lines[-1] if lines else f"the sandbox exited with {run.returncode}")
+        cmd = command([sys.executable, "-c", ""], workdir=work, stage=stage, isolate=isolate, limits=limits)
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=work)
+
+
+def _refused(run: subprocess.CompletedProcess) -> tuple[str, ...]:
+    return tuple(line[len(UNAPPLIED):] for line in run.stderr.splitlines() if line.startswith(UNAPPLIED))
 
 
 def command(kernel: list[str], *, workdir: Path, stage: Path, isolate: bool, limits: Limits = Limits(),
@@ -126,7 +139,7 @@ def command(kernel: list[str], *, workdir: Path, stage: Path, isolate: bool, lim
 
 def become_subreaper() -> None:
     """Orphans of our children (a double-forked daemon) become ours, so ``end_descendants`` finds them."""
-    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 def end_descendants(spare: set[int] = frozenset()) -> int:
@@ -207,7 +220,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _die_with_parent() -> None:
     parent = os.getppid()
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
@@ -235,10 +248,19 @@ def _threads_of(uid: int) -> int:
 
 
 def _apply_limits(args: argparse.Namespace, running: int) -> None:
-    for limit, value in [(resource.RLIMIT_AS, args.memory), (resource.RLIMIT_FSIZE, args.file_size),
-                         (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, running + args.processes)]:
-        resource.setrlimit(limit, (value, value))
-    resource.setrlimit(resource.RLIMIT_CPU, (args.cpu_seconds, args.cpu_seconds + 5))
+    """Each limit the system accepts; the ones it refuses are named on stderr (``probe`` reports them)."""
+    for name, value, hard in [("RLIMIT_AS", args.memory, args.memory), ("RLIMIT_FSIZE", args.file_size, args.file_size),
+                              ("RLIMIT_CORE", 0, 0), ("RLIMIT_NPROC", running + args.processes, running + args.processes),
+                              ("RLIMIT_CPU", args.cpu_seconds, args.cpu_seconds + 5)]:
+        try:
+            resource.setrlimit(getattr(resource, name), (value, hard))
+        except (AttributeError, ValueError, OverflowError, OSError) as exc:
+            print(f"{UNAPPLIED}{name} ({exc})", file=sys.stderr, flush=True)
+
+
+def _prctl(*args: int) -> int:
+    prctl = getattr(_libc, "prctl", None)  # Linux only
+    return prctl(*args) if prctl else -1
 
 
 def _check(result: int, what: str) -> None:
@@ -273,10 +295,10 @@ def _hand_over(paths: list[Path], uid: int) -> None:
 
 def _drop_privileges() -> None:
     """No setuid binary can raise the kernel's rights, and a root kernel keeps no capability."""
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     if os.geteuid() == 0:
         for cap in range(64):
-            _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+            _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
 
 
 def _run_init(args: argparse.Namespace, env: dict[str, str], nproc: int) -> None:
