@@ -3,6 +3,7 @@ import io
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -102,3 +103,11 @@ def test_zip_packs_each_release_as_a_reproducible_hand_out(course_copy):
         assert archive.read("00-setup/00-setup.ipynb") == course.release_notebook(course_copy, "00-setup").read_bytes()
         assert not any(m.encode() in archive.read(n) for m in MARKERS for n in archive.namelist())
     assert release_zip() == first
+
+
+def test_new_gradebooks_carry_the_schema_version_nbgrader_would_write(tmp_path):
+    from nbgrader.api import get_alembic_version  # runs `alembic heads`: the slow way this replaces
+
+    release.stamp_schema(tmp_path / "gradebook.db")
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(get_alembic_version(),)]

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import shutil
@@ -110,6 +111,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
     if out == folder or out in folder.parents or folder in out.parents:
         raise ValueError(f"--out {out} must not be inside the submissions or contain them")
     names = course.resolve_names(root, names)
+    multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we build the gradebooks
     state = out / ".ftcourse"
     report = Report()
     masters = _prepare_assignments(root, names, state / "assignments", report)
