@@ -9,10 +9,12 @@ kernel runs in its own
   other submissions and home folders do not exist in it; ``/tmp`` is private;
 - network namespace with no interface up: no network, not even the host's localhost;
 - PID namespace: when the kernel ends, every process it started ends with it;
-- user namespace, mapped to the grader's own user id, so it holds no capabilities.
+- user namespace, mapped to the grader's own user id (to ``nobody`` when the grader is
+  root), so it holds no capabilities.
 
 Everywhere, with or without namespaces, it gets resource limits (address space, CPU
-time, file size, processes), a scrubbed environment, and dies with the grader.
+time, file size, processes), a scrubbed environment, no way to gain privileges through
+a setuid program, and it dies with the grader.
 """
 from __future__ import annotations
 
@@ -142,11 +144,9 @@ def become_subreaper() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def end_descendants(spare: set[int] = frozenset()) -> int:
-    """SIGKILL every process below this one except ``spare`` (and theirs); returns how many."""
-    victims = [p for p in psutil.Process().children(recursive=True) if p.pid not in spare]
-    spared = {c.pid for s in spare if psutil.pid_exists(s) for c in psutil.Process(s).children(recursive=True)}
-    victims = [p for p in victims if p.pid not in spared]
+def end_descendants() -> int:
+    """SIGKILL every process below this one; returns how many there were."""
+    victims = psutil.Process().children(recursive=True)
     for p in victims:
         try:
             p.kill()
@@ -351,7 +351,7 @@ def _build_root(args: argparse.Namespace) -> None:
     _make_dev(stage / "dev")
     (stage / "proc").mkdir()
     _mount("proc", stage / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for name in PROC_READONLY:  # the host's kernel settings: root-owned, so writable to a root grader's kuid
+    for name in PROC_READONLY:  # the host kernel's settings and secrets, closed as container runtimes close them
         if (stage / "proc" / name).exists():
             _bind(stage / "proc" / name, stage, readonly=True, at=Path("/proc") / name)
     _mount(None, stage, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755")
