@@ -8,7 +8,10 @@ quarter blank) from scratch, several ways, and prints the wall times side by sid
 - ``ftcourse grade --jobs 1``: each submission in its own process and sandbox, with feedback;
 - ``ftcourse grade --jobs 2``.
 
-It also checks that all of them give the same scores. Run by hand, on an idle machine:
+Besides wall time it measures the CPU seconds of each command's whole process tree
+(kernels included), which other load on the machine disturbs far less, and the load
+average as each step starts. It also checks that all of them give the same scores.
+Run by hand, on an idle machine:
 
     .venv/bin/python benchmarks/grade_speed.py [--students 40]
 """
@@ -18,11 +21,13 @@ import argparse
 import copy
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -52,17 +57,27 @@ def write_class(root: Path, folder: Path, students: int) -> None:
         nbformat.write(nb, path)
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
+@dataclass
+class Timing:
+    wall: float = 0.0
+    cpu: float = 0.0  # user + system seconds of the command and everything it started
+    load: float = 0.0  # 1-minute load average when it started
+
+    def __add__(self, other: "Timing") -> "Timing":
+        return Timing(self.wall + other.wall, self.cpu + other.cpu, self.load)
+
+
+def timed(cmd: list[str], cwd: Path) -> Timing:
+    load, before, start = os.getloadavg()[0], resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     run = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{run.stdout[-2000:]}\n{run.stderr[-2000:]}")
-    return seconds
+    return Timing(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, load)
 
 
-def stock(root: Path, tmp: Path, submissions: Path) -> tuple[float, float, dict[str, float]]:
-    """Stock nbgrader in a scratch course: (autograde seconds, generate_feedback seconds, scores)."""
+def stock(root: Path, tmp: Path, submissions: Path) -> tuple[Timing, Timing, dict[str, float]]:
+    """Stock nbgrader in a scratch course: (autograde, generate_feedback, scores)."""
     scratch = tmp / "stock"
     shutil.copytree(root / "solutions" / NAME, scratch / "source" / NAME)
     shutil.copytree(submissions, scratch / "submitted")
@@ -79,7 +94,7 @@ def stock(root: Path, tmp: Path, submissions: Path) -> tuple[float, float, dict[
     return autograde, feedback, scores
 
 
-def ftcourse(root: Path, tmp: Path, submissions: Path, jobs: int) -> tuple[float, dict[str, float]]:
+def ftcourse(root: Path, tmp: Path, submissions: Path, jobs: int) -> tuple[Timing, dict[str, float]]:
     out = tmp / f"out-jobs{jobs}"
     seconds = timed([str(Path(sys.executable).parent / "ftcourse"), "--course", str(root), "grade", str(submissions),
                      "--out", str(out), "--jobs", str(jobs)], root)
@@ -93,29 +108,26 @@ def main() -> None:
     args = parser.parse_args()
     root = course.find_root(__file__)
     course.ensure_env_bin_on_path()
-    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="ftcourse-bench-") as tmp:
         tmp = Path(tmp)
         write_class(root, tmp / "submissions", args.students)
         autograde, feedback, stock_scores = stock(root, tmp, tmp / "submissions")
         one, scores_one = ftcourse(root, tmp, tmp / "submissions", 1)
         two, scores_two = ftcourse(root, tmp, tmp / "submissions", 2)
-    load_after = os.getloadavg()
-    n = args.students
+    n, base, same_work = args.students, autograde, autograde + feedback
     rows = [
         ("nbgrader autograde", autograde, "baseline"),
-        ("nbgrader autograde + generate_feedback", autograde + feedback, f"{(autograde + feedback) / autograde:.2f}x"),
-        ("ftcourse grade --jobs 1", one, f"{one / autograde:.2f}x  ({one / (autograde + feedback):.2f}x the same work)"),
-        ("ftcourse grade --jobs 2", two, f"{two / autograde:.2f}x  (speed-up over --jobs 1: {one / two:.2f}x)"),
+        ("nbgrader autograde + generate_feedback", same_work, f"{same_work.wall / base.wall:.2f}x"),
+        ("ftcourse grade --jobs 1", one, f"{one.wall / base.wall:.2f}x, {one.wall / same_work.wall:.2f}x the same work"),
+        ("ftcourse grade --jobs 2", two, f"{two.wall / base.wall:.2f}x, {one.wall / two.wall:.2f}x faster than --jobs 1"),
     ]
-    print(f"{n} submissions of {NAME}; {os.cpu_count()} CPUs; "
-          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after\n")
-    print(f"{'':42}{'seconds':>9}{'per submission':>16}   vs nbgrader autograde")
-    for label, seconds, ratio in rows:
-        print(f"{label:42}{seconds:9.1f}{seconds / n:16.2f}   {ratio}")
+    print(f"{n} submissions of {NAME} on {os.cpu_count()} CPUs\n")
+    print(f"{'':40}{'wall s':>8}{'per sub':>9}{'CPU s':>8}{'CPU ratio':>11}{'load':>6}   wall vs nbgrader autograde")
+    for label, t, ratio in rows:
+        print(f"{label:40}{t.wall:8.1f}{t.wall / n:9.2f}{t.cpu:8.1f}{t.cpu / base.cpu:10.2f}x{t.load:6.2f}   {ratio}")
     same = stock_scores == scores_one == scores_two
-    print(f"\nsame scores from all three: {'yes' if same else 'NO'} "
-          f"(total {sum(stock_scores.values()):g} of {2 * n} points)")
+    print(f"\nsame scores from all three: {'yes' if same else 'NO'} (total {sum(stock_scores.values()):g} of {2 * n} points)")
+    print("load: the 1-minute load average as each command started; above ~1.5 the wall times are not to be trusted")
 
 
 if __name__ == "__main__":
