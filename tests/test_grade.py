@@ -394,6 +394,7 @@ def test_submissions_are_never_modified(graded):
 
 
 def test_an_interrupted_run_resumes_and_a_rerun_gives_the_same_grades(graded):
+    assert "ftcourse: interrupted" in graded["first"]
     assert 0 < graded["stored_after_interrupt"] < len(graded["rows"])
     total = len(graded["rows"])
     assert f"{total} submissions ({total - graded['stored_after_interrupt']} graded now" in graded["output"]

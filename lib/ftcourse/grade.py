@@ -202,7 +202,7 @@ class Workers:
 
     def grade(self, job: Job, wall: float) -> dict:
         """Run ``autograde.main`` for ``job``, killed with everything it started after ``wall`` seconds."""
-        scratch = Path(tempfile.mkdtemp(prefix="ftg-"))  # short: the kernel's Unix sockets live below it
+        scratch = Path(tempfile.mkdtemp(prefix="ftg-", dir=_short_temp()))
         job.scratch = str(scratch / "course")
         job.hidden.append(str(scratch))
         Path(job.scratch).mkdir()
@@ -243,6 +243,11 @@ class Workers:
             self.stopping.set()
             for proc in self.running:
                 _kill(proc)
+
+
+def _short_temp() -> str:
+    """The kernel's Unix sockets live in the scratch folder, and a socket path has at most 107 bytes."""
+    return tempfile.gettempdir() if len(tempfile.gettempdir()) <= 60 else "/tmp"
 
 
 def _failed(job: Job, problem: str) -> dict:
