@@ -20,8 +20,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "grade",
         help="autograde submissions (nbgrader, hidden tests, each in its own sandbox)",
-        description="Autograde every submission with nbgrader, each in its own process and sandbox; write "
-                    "DIR/grades.csv and per-student feedback in DIR/feedback/. Rerunning reuses stored results.",
+        description="Autograde every submission with nbgrader, each in its own process and sandbox;\n"
+                    "write DIR/grades.csv and per-student feedback in DIR/feedback/.\n"
+                    "Rerunning reuses the stored results and grades only what is new or changed.",
         epilog=LAYOUTS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
