@@ -398,20 +398,20 @@ def run(job: Job) -> dict:
         flags[name] += changes
         nbformat.write(nb, submitted / f"{name}.ipynb")
     api = NbGraderAPI(config=_config(job, scratch))
-    if not any(submitted.iterdir()):
-        return {"student": job.student, "assignment": job.assignment, "feedback_ok": False, "notebooks": [
-            {"notebook": name, "score": 0.0, "max": max_score(scratch / "gradebook.db", name, job.assignment), "flags": flags[name],
-             "tests": []} for name in flags]}
-    outcome = api.autograde(job.assignment, job.student, force=True, create=True)
-    if not outcome["success"]:
-        for name in flags:
-            flags[name].append("nbgrader could not grade it: " + _last_line(outcome.get("error") or outcome["log"]))
+    graded = any(submitted.iterdir())  # nothing readable: nothing for nbgrader to grade
+    if graded:
+        outcome = api.autograde(job.assignment, job.student, force=True, create=True)
+        graded = outcome["success"]
+        if not graded:
+            for name in flags:
+                flags[name].append("nbgrader could not grade it: " + _last_line(outcome.get("error") or outcome["log"]))
     for line in _read_lines(scratch / "flags.jsonl"):
         flags[line["notebook"]].append(line["flag"])
-    feedback = api.generate_feedback(job.assignment, job.student, force=True) if outcome["success"] else None
-    notebooks = [_notebook_result(job, scratch, name, flags[name], outcome["success"]) for name in flags]
-    return {"student": job.student, "assignment": job.assignment, "notebooks": notebooks,
-            "feedback_ok": bool(feedback and feedback["success"])}
+    if graded and not api.generate_feedback(job.assignment, job.student, force=True)["success"]:
+        for name in flags:
+            flags[name].append("nbgrader could not write the feedback")
+    notebooks = [_notebook_result(job, scratch, name, flags[name], graded) for name in flags]
+    return {"student": job.student, "assignment": job.assignment, "notebooks": notebooks}
 
 
 def _config(job: Job, scratch: Path):
