@@ -47,6 +47,7 @@ INSIDE_ID = 1000  # the kernel's uid and gid inside its user namespace: never 0,
 NOBODY = 65534  # who the kernel is outside when the grader runs as root
 PROBE_FAILED = 3
 UNAPPLIED = "ftcourse.sandbox: cannot apply "
+APPARMOR_USERNS = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"  # 1 by default on Ubuntu 24.04
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -108,6 +109,8 @@ def probe(limits: Limits = Limits()) -> Isolation:
             return Isolation(True, unapplied=_refused(run))
         lines = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith(UNAPPLIED)]
         reason = lines[-1] if lines else f"the sandbox exited with {run.returncode}"
+        if Path(APPARMOR_USERNS).is_file() and Path(APPARMOR_USERNS).read_text().strip() == "1":
+            reason += " (AppArmor restricts user namespaces here: kernel.apparmor_restrict_unprivileged_userns=1)"
     return Isolation(False, reason, _refused(_try(limits, isolate=False)))
 
 
