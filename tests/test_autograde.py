@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from ftcourse import course
-from ftcourse.autograde import HideHiddenTests, inspect
+from ftcourse.autograde import FeedbackExporter, HideHiddenTests, VerdictTable, inspect
 
 TEST_ID = "count_parameters_tests"
 
@@ -87,3 +87,21 @@ def test_feedback_keeps_verdicts_and_drops_hidden_code_and_quotes_of_it(root):
     assert hidden_line not in text and "BEGIN HIDDEN TESTS" not in text
     assert "AssertionError: a tensor shared by two layers counts once" in text
     assert "output withheld" in text and "hidden tests are not shown" in text
+
+
+def test_feedback_opens_with_each_test_its_verdict_and_error(release):
+    nb = copy.deepcopy(release)
+    cell = the_test_cell(nb)
+    cell.metadata.nbgrader.update(score=0.0, points=2.0)
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="expected 55 | got <b>1</b>", traceback=[])]
+    summary = VerdictTable().preprocess(nb, {})[0].cells[0].source
+    assert f"| {TEST_ID} | failed | 0 / 2 | AssertionError: expected 55 \\| got &lt;b&gt;1&lt;/b&gt; |" in summary
+
+
+def test_feedback_pages_carry_no_script_from_a_students_output(release):
+    nb = copy.deepcopy(release)
+    nb.cells[0].outputs = []
+    nb.cells.append(nbformat.v4.new_code_cell("", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": "<script>alert('x')</script><b>hi</b>"})]))
+    page, _ = FeedbackExporter().from_notebook_node(nb)
+    assert "<script>alert" not in page and "<b>hi</b>" in page

@@ -366,6 +366,8 @@ def test_feedback_shows_each_verdict_and_error_but_never_hidden_tests(graded):
         assert HIDDEN_LINE not in feedback(graded, student), student
         assert "BEGIN HIDDEN TESTS" not in feedback(graded, student), student
     assert "AssertionError: nn.Linear(10, 5) has 55 parameters: expected 55, got 1" in feedback(graded, "edited")
+    assert re.search(r"<td>count_parameters_tests</td>\s*<td>passed</td>\s*<td>2 / 2</td>", feedback(graded, "star"))
+    assert re.search(r"<td>count_parameters_tests</td>\s*<td>failed</td>\s*<td>0 / 2</td>", feedback(graded, "edited"))
     assert "expected an int, got an Anything" in feedback(graded, "alwayseq")
     assert "TamperingDetected" in feedback(graded, "hook")
 

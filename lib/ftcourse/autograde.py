@@ -14,13 +14,14 @@ and feedback on it. What is ours is plugged into nbgrader:
   a clock for the whole notebook, capped outputs, a kernel that dies or ignores an
   interrupt costing only the cells after it, and after every test cell a tamper check
   (``ftcourse.tamper``); whatever it cannot vouch for scores 0.
-- ``HideHiddenTests``: the feedback shows each test's result and error, never hidden
-  test code, even where a student's output quotes it.
+- ``HideHiddenTests`` and ``VerdictTable``: the feedback opens with each test's result
+  and error, and never shows hidden test code, even where a student's output quotes it.
 """
 from __future__ import annotations
 
 import ast
 import copy
+import html
 import json
 import os
 import re
@@ -352,10 +353,35 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
 
+class VerdictTable(NbGraderPreprocessor):
+    """A table on top of the feedback: each test, passed or failed, its points and its error message."""
+
+    def preprocess(self, nb, resources):
+        rows = []
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not is_grade(cell):
+                continue
+            score, points = meta.get("score"), meta.get("points", 0)
+            verdict = "graded by hand" if is_solution(cell) else "passed" if score == points else "failed"
+            error = next((f"{o.ename}: {o.evalue}" for o in cell.get("outputs", []) if o.output_type == "error"), "")
+            error = html.escape(error.splitlines()[0] if error else "").replace("|", "\\|")
+            earned = "–" if score is None else f"{score:g}"
+            rows.append(f"| {meta['grade_id']} | {verdict} | {earned} / {points:g} | {error} |")
+        if rows:
+            table = "**Autograded tests**\n\n| test | result | points | error |\n|---|---|---|---|\n" + "\n".join(rows)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(table))
+        return nb, resources
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbgrader's feedback page, its templates compiled once per grading run rather than once per student."""
+    """nbgrader's feedback page, its templates compiled once per grading run rather than once per student.
+
+    Outputs are sanitized: a student's notebook must not put a script into a page the instructor opens.
+    """
 
     template_cache = Unicode("", config=True, help="folder for compiled templates, shared by the run")
+    sanitize_html = Bool(True, config=True)
 
     def _create_environment(self):
         environment = super()._create_environment()
@@ -424,7 +450,7 @@ def _config(job: Job, scratch: Path):
         Autograde={"autograde_preprocessors": [FailClosedExecute, IgnorePattern, LimitOutput, SaveAutoGrades,
                                                AssignLatePenalties, CheckCellMetadata]},
         OverwriteCells={"add_missing_cells": True},
-        GenerateFeedback={"preprocessors": [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor],
+        GenerateFeedback={"preprocessors": [GetGrades, HideHiddenTests, VerdictTable, CSSHTMLHeaderPreprocessor],
                           "exporter_class": FeedbackExporter},
         FeedbackExporter={"template_cache": job.template_cache},
         FailClosedExecute={"timeout": int(job.cell_timeout), "notebook_timeout": job.notebook_timeout,
