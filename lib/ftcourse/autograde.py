@@ -111,7 +111,7 @@ def inspect(submitted: NotebookNode, released: NotebookNode) -> tuple[NotebookNo
         if gid not in seen:
             stripped = any(c.source == marked[gid].source and "nbgrader" not in c.metadata for c in nb.cells)
             how = "lost its grading metadata" if stripped else "was deleted"
-            fix = "the original is put back" if gid in tests else "its tests will fail"
+            fix = "the original is put back" if gid in tests else "its tests run on what the other cells define"
             flags.append(f"{kind(gid)} {gid} {how}: {fix}")
     student_code = [c.source for c in nb.cells if c.cell_type == "code"
                     and c.metadata.get("nbgrader", {}).get("grade_id") not in tests]

@@ -62,6 +62,11 @@ class Limits:
     processes: int = 256  # processes and threads beyond those its user already runs
     tmp_size: int = 512 * MiB  # the private /tmp (inside namespaces only)
 
+    @classmethod
+    def fitting(cls, kernels: int) -> "Limits":
+        """The defaults, with memory lowered so that ``kernels`` kernels at their limit still fit in RAM."""
+        return cls(memory=min(cls.memory, psutil.virtual_memory().total // (kernels + 1)))
+
     def args(self) -> list[str]:
         return [f"--memory={self.memory}", f"--cpu={self.cpu_seconds}", f"--file-size={self.file_size}",
                 f"--processes={self.processes}", f"--tmp-size={self.tmp_size}"]

@@ -34,8 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="seconds per cell (default: Execute.timeout in nbgrader_config.py)")
     p.add_argument("--timeout", type=float, default=Settings.notebook_timeout, metavar="S",
                    help=f"seconds for a whole notebook (default {Settings.notebook_timeout:g})")
-    p.add_argument("--memory", type=float, default=sandbox.Limits.memory / sandbox.GiB, metavar="GIB",
-                   help=f"address space per kernel process in GiB (default {sandbox.Limits.memory / sandbox.GiB:g})")
+    p.add_argument("--memory", type=float, default=None, metavar="GIB",
+                   help=f"address space per kernel process in GiB (default {sandbox.Limits.memory / sandbox.GiB:g}, "
+                        "or less if --jobs kernels would not fit in RAM)")
     p.add_argument("--regrade", action="store_true", help="grade everything again, ignoring stored results")
     p.set_defaults(handler=handle)
 
@@ -46,8 +47,9 @@ def handle(args: argparse.Namespace) -> int:
         print("ftcourse grade: --jobs must be at least 1", file=sys.stderr)
         return 2
     cell_timeout = args.cell_timeout or float(nbgrader_config(root).Execute.get("timeout", Settings.cell_timeout))
-    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout,
-                        limits=sandbox.Limits(memory=int(args.memory * sandbox.GiB)), regrade=args.regrade)
+    limits = sandbox.Limits(memory=int(args.memory * sandbox.GiB)) if args.memory else sandbox.Limits.fitting(args.jobs)
+    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout, limits=limits,
+                        regrade=args.regrade)
     sandbox.become_subreaper()
     try:
         report = grade(root, args.submissions, args.out, args.assignment, settings, notify=print)
