@@ -200,3 +200,21 @@ def test_cli_checks_lengths_with_the_course_tokenizer_unless_told_not_to(tmp_pat
     assert skipped.returncode == 0 and json.loads(skipped.stdout)["problems"] == []
     missing = validate("--tokenizer", str(tmp_path / "no-such-tokenizer"))
     assert missing.returncode == 2 and "cannot load tokenizer" in missing.stderr and missing.stdout == ""
+
+
+def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, monkeypatch):
+    import json
+
+    from ftcourse import chat
+
+    def missing(name="course-base"):
+        raise OSError(f"no tokenizer files for {name}")
+
+    monkeypatch.setattr(tokens, "load_tokenizer", missing)
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\noops\n")
+    report = chat.validate_file(path)
+    assert [(p.line, p.code) for p in report.problems] == [(2, "not_json")] and report.examples == 1
+    assert report.token_check.startswith("not checked (the course tokenizer could not be loaded: no tokenizer files")
+    with pytest.raises(OSError):
+        chat.validate_file(path, tokenizer=str(tmp_path / "elsewhere"))

@@ -378,7 +378,7 @@ def _length_check(tokenizer: object, max_tokens: int | None) -> tuple[TokenCount
     if isinstance(tokenizer, (str, Path)):
         try:
             tokenizer = tokens.load_tokenizer(tokenizer)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # missing files, or files transformers cannot read
             if str(tokenizer) != COURSE_TOKENIZER:
                 raise
             return None, None, f"not checked (the course tokenizer could not be loaded: {str(exc).splitlines()[0]})"
