@@ -64,9 +64,7 @@ def test_parcel_values_are_in_their_domains_and_round_trip():
         record = dict(line.split(": ", 1) for line in p.record().splitlines())
         assert record["zoning"] == p.zoning and record["flood_zone"] == p.flood_zone
         assert record["price"] == f"${p.price_usd:,}" and float(record["acreage"]) == p.acreage
-        slope, word = record["slope"].split("% ")
-        assert float(slope) == p.slope_pct and word == f"({p.slope_class})"
-        assert (p.slope_class == "steep") == (p.slope_pct > 15)
+        assert float(record["slope"].rstrip("%")) == p.slope_pct
 
 
 def test_every_verdict_case_occurs_often_enough_to_learn():

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .world.parcels import HIGH_FLOOD_ZONES, STEEP_ABOVE_PCT, Parcel
+from .world.parcels import HIGH_FLOOD_ZONES, Parcel
 
 SYSTEM_PROMPT = (
     "You are LandAI's report writer. Read the parcel record you are given and write "
@@ -36,7 +36,7 @@ def verdict(parcel: Parcel) -> str:
     """The verdict bullet's text (without the final period), by the rule in the module docstring."""
     if parcel.flood_zone in HIGH_FLOOD_ZONES:
         return "not recommended for building: high flood risk"
-    if parcel.slope_pct > STEEP_ABOVE_PCT:
+    if parcel.slope_pct > 15:
         return "not recommended for building: steep terrain"
     if parcel.road_access == "none":
         return "buildable only after securing road access"

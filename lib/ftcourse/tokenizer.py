@@ -3,10 +3,7 @@
 Byte-level BPE never meets an unknown character. Runs of digits are merged
 like words (as in GPT-2), so a parcel id or a price is a few distinctive tokens:
 a small model learns to copy those from a record far sooner than strings of
-single digits, which repeat everywhere in a record. For the same reason the
-world's zoning codes are whole tokens: the byte-level split would cut ``R-2``
-into ``R``, ``-`` and ``2``, and a small model copies the class but guesses the
-digit (the course model did, on one summary in four, before this).
+single digits, which repeat everywhere in a record.
 
 The chat template wraps each turn in role markers and closes it with the end
 token. It marks the assistant's words with ``{% generation %}``, which is how
@@ -18,10 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
-
-from .world.parcels import ZONING
 
 BOS, EOS, PAD = "<|begin|>", "<|end|>", "<|pad|>"
 ROLES = ("system", "user", "assistant")
@@ -62,7 +57,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, model_max_leng
         show_progress=False,
     )
     bpe.train_from_iterator(texts, trainer)
-    bpe.add_tokens([AddedToken(code, normalized=False, single_word=True) for code in ZONING if "-" in code])
     bos = bpe.token_to_id(BOS)
     # Plain text starts with the begin token, as every pretraining document did.
     bpe.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A $B", special_tokens=[(BOS, bos)])

@@ -32,7 +32,6 @@ ZONING = {
 }
 FLOOD_RISK = {"X": "low", "X500": "moderate", "A": "high", "AE": "high", "VE": "very high"}
 HIGH_FLOOD_ZONES = ("A", "AE", "VE")
-STEEP_ABOVE_PCT = 15
 SOILS = ("loam", "sandy loam", "silt loam", "clay loam", "clay", "sand", "gravelly loam", "rocky")
 ROAD_ACCESS = ("paved", "gravel", "dirt", "none")
 UTILITIES = ("water", "sewer", "electric", "gas", "fiber")
@@ -83,11 +82,6 @@ class Parcel:
         return FLOOD_RISK[self.flood_zone]
 
     @property
-    def slope_class(self) -> str:
-        """The survey's word for the slope; "steep" is LandAI's limit for building, above 15%."""
-        return "steep" if self.slope_pct > STEEP_ABOVE_PCT else "moderate" if self.slope_pct > 8 else "gentle"
-
-    @property
     def price_per_acre_usd(self) -> int:
         """Rounded half up in decimal, as a person would: $185,000 / 3.2 acres = $57,813."""
         exact = Decimal(self.price_usd) / Decimal(str(self.acreage))
@@ -112,7 +106,7 @@ class Parcel:
             "zoning": self.zoning,
             "flood_zone": self.flood_zone,
             "acreage": f"{self.acreage:.2f}",
-            "slope": f"{self.slope_pct:g}% ({self.slope_class})",
+            "slope": f"{self.slope_pct:g}%",
             "soil": self.soil,
             "road_access": self.road_access,
             "utilities": ", ".join(self.utilities) or "none",
