@@ -24,16 +24,6 @@ from ftcourse import chat, dedup, messy, tokens, world
 from ftcourse.world.parcels import COURSE_IDS
 
 
-def load_tokenizer(name: str | None):
-    from transformers import AutoTokenizer
-
-    if name is None:
-        from ftcourse.models import COURSE_MODEL_DIR
-
-        name = COURSE_MODEL_DIR
-    return AutoTokenizer.from_pretrained(name)
-
-
 def examples(n: int, seed: int = 0) -> list[dict]:
     """LandAI conversations over every course parcel in turn, each round by the next of the five writers.
 
@@ -61,9 +51,9 @@ def bench_validate(n: int, tokenizer) -> None:
         path = Path(tmp) / "data.jsonl"
         path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in data), encoding="utf-8")
         size = path.stat().st_size
-        report, t_validate = timed(lambda: chat.validate_file(path))
+        report, t_validate = timed(lambda: chat.validate_file(path, tokenizer=None))
         context = tokens.context_length(tokenizer)
-        counted, t_both = timed(lambda: chat.validate_file(path, count_tokens=tokens.counter(tokenizer), max_tokens=context))
+        counted, t_both = timed(lambda: chat.validate_file(path, tokenizer=tokenizer))
     assert report.ok and counted.examples == n
     sample = data[: min(1000, n)]
     _, t_ref = timed(lambda: [tokens.reference_count(tokenizer, e["messages"]) for e in sample])
@@ -106,10 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100_000)
     parser.add_argument("--near", type=int, default=10_000)
-    parser.add_argument("--tokenizer", default=None, help="a tokenizer folder or hub id (default: the course model's)")
+    parser.add_argument("--tokenizer", default="course-base", help="a tokenizer folder or hub id (default: the course model's, %(default)s)")
     args = parser.parse_args()
     print(f"Before: {load()}")
-    bench_validate(args.examples, load_tokenizer(args.tokenizer))
+    bench_validate(args.examples, tokens.load_tokenizer(args.tokenizer))
     bench_near(args.near)
     print(f"\nAfter: {load()}")
 

@@ -125,3 +125,96 @@ def test_cli_checks_lengths_with_a_tokenizer(tmp_path, tokenizer):
     over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, valid)) if c.total > limit]
     assert [p["line"] for p in report["problems"]] == over and {p["code"] for p in report["problems"]} == {"too_long"}
     assert report["token_check"] == f"checked against a context of {limit:,} tokens"
+
+
+def test_the_validator_counts_with_the_course_tokenizer_by_default(tmp_path):
+    import json
+
+    from ftcourse import chat
+
+    course = tokens.load_tokenizer()
+    context = tokens.context_length(course)
+    fits, long = CONVERSATIONS[0], [m("user", "Parcel 4412 is zoned R-2. " * context), m("assistant", "ok")]
+    assert tokens.count(course, [long])[0].total > context >= tokens.count(course, [fits])[0].total
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps({"messages": c}) for c in [fits, long]) + "\n")
+    report = chat.validate_file(path)
+    assert [(p.line, p.code) for p in report.problems] == [(2, "too_long")]
+    assert report.token_check == f"checked against a context of {context:,} tokens"
+    skipped = chat.validate_file(path, tokenizer=None)
+    assert skipped.problems == [] and skipped.token_check.startswith("not checked")
+    assert chat.validate_file(path, tokenizer=course, max_tokens=10**6).problems == []
+
+
+def test_a_text_too_long_for_any_tokenization_is_not_tokenized(tokenizer):
+    widest = tokens.longest_token(tokenizer)
+    limit = 40
+    huge = [m("user", "R-2 zoning, paved road. " * (limit * widest // 10)), m("assistant", "ok")]
+    short = CONVERSATIONS[0]
+    bound, exact = tokens.counter(tokenizer, limit=limit)([huge, short])
+    assert exact == tokens.count(tokenizer, [short])[0].total
+    assert limit < bound <= tokens.count(tokenizer, [huge])[0].total  # a true lower bound, and over the limit
+
+
+def test_counting_tokens_keeps_the_validator_streaming(tmp_path):
+    import json
+    import tracemalloc
+
+    from ftcourse import chat
+
+    course = tokens.load_tokenizer()
+    line = json.dumps({"messages": [m("user", "Summarise parcel 4412 for a buyer, please. " * 12), m("assistant", "Zoned R-2. " * 40)]})
+
+    def peak(lines: int) -> tuple[int, int]:
+        path = tmp_path / f"{lines}.jsonl"
+        path.write_text((line + "\n") * lines)
+        chat.validate_file(path, tokenizer=course, batch_size=64)  # compiles the template, warms caches
+        tracemalloc.start()
+        report = chat.validate_file(path, tokenizer=course, batch_size=64)
+        held = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert report.examples == lines and report.token_check.startswith("checked")
+        return held, path.stat().st_size
+
+    (small, small_size), (large, large_size) = peak(500), peak(2500)
+    grown = large_size - small_size
+    assert large - small < grown / 20, f"memory grew by {large - small:,} bytes for a file {grown:,} bytes longer: it should hold one batch, not the file"
+
+
+def test_cli_checks_lengths_with_the_course_tokenizer_unless_told_not_to(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    context = tokens.context_length(tokens.load_tokenizer())
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps({"messages": [m("user", "Parcel 4412 is zoned R-2. " * context), m("assistant", "ok")]}) + "\n")
+
+    def validate(*options):
+        return subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--json", *options], capture_output=True, text=True)
+
+    checked = validate()
+    assert checked.returncode == 0, checked.stderr
+    assert [p["code"] for p in json.loads(checked.stdout)["problems"]] == ["too_long"]
+    skipped = validate("--no-token-check")
+    assert skipped.returncode == 0 and json.loads(skipped.stdout)["problems"] == []
+    missing = validate("--tokenizer", str(tmp_path / "no-such-tokenizer"))
+    assert missing.returncode == 2 and "cannot load tokenizer" in missing.stderr and missing.stdout == ""
+
+
+def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, monkeypatch):
+    import json
+
+    from ftcourse import chat
+
+    def missing(name="course-base"):
+        raise OSError(f"no tokenizer files for {name}")
+
+    monkeypatch.setattr(tokens, "load_tokenizer", missing)
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\noops\n")
+    report = chat.validate_file(path)
+    assert [(p.line, p.code) for p in report.problems] == [(2, "not_json")] and report.examples == 1
+    assert report.token_check.startswith("not checked (the course tokenizer could not be loaded: no tokenizer files")
+    with pytest.raises(OSError):
+        chat.validate_file(path, tokenizer=str(tmp_path / "elsewhere"))

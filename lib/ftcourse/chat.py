@@ -327,7 +327,7 @@ class Report:
     lines: int = 0
     examples: int = 0  # lines that held an example with no error
     problems: list[Problem] = field(default_factory=list)
-    token_check: str = "not checked (no tokenizer given)"
+    token_check: str = "not checked (no tokenizer)"
 
     @property
     def errors(self) -> list[Problem]:
@@ -368,27 +368,58 @@ class Report:
 
 
 TokenCounter = Callable[[list[list[dict]]], list[int]]
+COURSE_TOKENIZER = "course-base"
 
 
-def validate_file(path: Path | str, *, count_tokens: TokenCounter | None = None, max_tokens: int | None = None,
-                  batch_size: int = 1024, max_line_bytes: int = MAX_LINE_BYTES, collect: list | None = None) -> Report:
+def _length_check(tokenizer: object, max_tokens: int | None) -> tuple[TokenCounter | None, int | None, str]:
+    """(counter, context, what the report says) for a tokenizer object or name; a default that cannot load is skipped, not fatal."""
+    from . import tokens
+
+    if isinstance(tokenizer, (str, Path)):
+        try:
+            tokenizer = tokens.load_tokenizer(tokenizer)
+        except (OSError, ValueError) as exc:  # missing files, or files transformers cannot read
+            if str(tokenizer) != COURSE_TOKENIZER:
+                raise
+            return None, None, f"not checked (the course tokenizer could not be loaded: {str(exc).splitlines()[0]})"
+    max_tokens = max_tokens or tokens.context_length(tokenizer)
+    return tokens.counter(tokenizer, limit=max_tokens), max_tokens, f"checked against a context of {max_tokens:,} tokens"
+
+
+def validate_file(path: Path | str, *, tokenizer: object = COURSE_TOKENIZER, max_tokens: int | None = None,
+                  count_tokens: TokenCounter | None = None, batch_size: int = 1024, max_line_bytes: int = MAX_LINE_BYTES,
+                  collect: list | None = None) -> Report:
     """Validate a chat JSONL file without loading it whole.
 
-    With ``count_tokens`` (a function from a batch of message lists to their token counts,
-    e.g. ``tokens.counter(tokenizer)``) and ``max_tokens``, examples longer than the
-    context get a ``too_long`` warning; token counting runs in batches, which is what
-    makes it fast. Examples without errors are appended to ``collect`` when it is given.
+    Examples longer than the context get a ``too_long`` warning. Their tokens are
+    counted through the chat template of ``tokenizer``: the course model's by
+    default, else a tokenizer, a folder or hub id, or None to skip the check. The
+    tokenizer is loaded only once a valid example needs it, and ``max_tokens``
+    defaults to its context. ``count_tokens`` (a function from a batch of message
+    lists to their token counts) replaces the tokenizer; counting runs in batches,
+    which is what makes it fast. Examples without errors are appended to ``collect``
+    when it is given.
     """
     report = Report(str(path))
     pending: list[tuple[int, list]] = []
+    checking = count_tokens is not None or tokenizer is not None
+    if count_tokens is None and tokenizer is not None:
+        report.token_check = "not checked (no valid examples)"
 
     def flush() -> None:
-        for (number, messages), n in zip(pending, count_tokens([m for _, m in pending])):
-            if n > max_tokens:
-                report.problems.append(Problem("too_long", f"The example is {n:,} tokens; the context is {max_tokens:,}, so the end of the conversation would be cut off. Shorten it or split it.", line=number))
+        nonlocal checking, count_tokens, max_tokens
+        if count_tokens is None:  # the first batch: load the tokenizer now that an example needs it
+            count_tokens, max_tokens, report.token_check = _length_check(tokenizer, max_tokens)
+        elif max_tokens:
+            report.token_check = f"checked against a context of {max_tokens:,} tokens"
+        checking = count_tokens is not None and bool(max_tokens)
+        if checking:
+            for (number, messages), n in zip(pending, count_tokens([m for _, m in pending])):
+                if n > max_tokens:
+                    report.problems.append(Problem("too_long", f"The example is at least {n:,} tokens; the context is {max_tokens:,}, so the end of "
+                                                   "the conversation would be cut off. Shorten it or split it.", line=number))
         pending.clear()
 
-    checking = count_tokens is not None and max_tokens is not None
     for line in read_lines(path, max_line_bytes):
         report.lines = line.number
         report.problems += line.problems
@@ -400,9 +431,8 @@ def validate_file(path: Path | str, *, count_tokens: TokenCounter | None = None,
                 pending.append((line.number, line.example["messages"]))
                 if len(pending) >= batch_size:
                     flush()
-    if checking:
+    if checking and pending:
         flush()
-        report.token_check = f"checked against a context of {max_tokens:,} tokens"
     if not report.examples and not report.errors:
         report.problems.append(Problem("no_examples", "The file holds no examples; a chat JSONL file has one {\"messages\": [...]} object per line.", line=None))
     report.problems.sort(key=lambda p: (p.line or 0, -1 if p.index is None else p.index))

@@ -12,9 +12,12 @@ token in Python as ``apply_chat_template(..., return_assistant_tokens_mask=True)
 """
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,11 +67,11 @@ def count(tokenizer, conversations: list[list[dict]]) -> list[TokenCount]:
     if not conversations:
         return []
     template = _template(tokenizer)
-    marked = bool(_GENERATION.search(template))
-    rendered, spans = render_jinja_template(conversations=conversations, chat_template=template, return_assistant_tokens_mask=marked, **tokenizer.special_tokens_map)
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:  # a slow (Python) tokenizer: no batch path, take the definition
         return [reference_count(tokenizer, m) for m in conversations]
+    marked = bool(_GENERATION.search(template))
+    rendered, spans = render_jinja_template(conversations=conversations, chat_template=template, return_assistant_tokens_mask=marked, **tokenizer.special_tokens_map)
     encodings = backend.encode_batch(rendered, add_special_tokens=False)
     counts = []
     for messages, enc, gen in zip(conversations, encodings, spans if marked else [None] * len(rendered)):
@@ -92,9 +95,43 @@ def _token_at(enc, char: int, stop: int, step: int) -> int | None:
     return None
 
 
-def counter(tokenizer) -> Callable[[list[list[dict]]], list[int]]:
-    """A total-token counter for ``chat.validate_file(count_tokens=...)``."""
-    return lambda batch: [c.total for c in count(tokenizer, batch)]
+def load_tokenizer(name: str | Path = "course-base"):
+    """A tokenizer by name, loaded once per process: ``"course-base"`` is the course model's, else a folder or hub id."""
+    return _load_tokenizer(str(name))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    from .models import COURSE_MODEL, COURSE_MODEL_DIR
+
+    return AutoTokenizer.from_pretrained(COURSE_MODEL_DIR if name == COURSE_MODEL else name)
+
+
+def longest_token(tokenizer) -> int:
+    """Characters in the longest vocabulary entry: no token covers more characters of text than this."""
+    vocab = tokenizer.get_vocab()
+    return max(map(len, vocab), default=1) or 1
+
+
+def counter(tokenizer, limit: int | None = None) -> Callable[[list[list[dict]]], list[int]]:
+    """A total-token counter for ``chat.validate_file(count_tokens=...)``.
+
+    With a ``limit``, a conversation whose text alone needs more than ``limit`` tokens
+    (more characters than ``limit`` of the longest tokens hold) is not tokenized: its
+    count is that lower bound. A 10 MB line then costs a length check, not a minute
+    of tokenizing, and is still reported as too long.
+    """
+    widest = longest_token(tokenizer)
+
+    def count_totals(batch: list[list[dict]]) -> list[int]:
+        chars = [sum(len(m["content"]) for m in messages) for messages in batch]
+        todo = [i for i, n in enumerate(chars) if limit is None or n <= limit * widest]
+        totals = dict(zip(todo, (c.total for c in count(tokenizer, [batch[i] for i in todo]))))
+        return [totals[i] if i in totals else math.ceil(n / widest) for i, n in enumerate(chars)]
+
+    return count_totals
 
 
 def context_length(tokenizer, default: int = 2048) -> int:
