@@ -19,6 +19,7 @@ from ftcourse.lora import (
     load_adapter,
     lora_layers,
     lora_state_dict,
+    mark_only_lora_trainable,
     merge_lora,
     read_adapter,
     save_adapter,
@@ -180,6 +181,15 @@ def test_add_lora_counts_and_freezes_exactly_as_peft():
     assert trainable and all(n.endswith((".lora_A", ".lora_B")) for n in trainable)
     assert count.percent == pytest.approx(100 * count.trainable / count.total)
     assert f"{count.total:,}" in str(count)
+
+
+def test_mark_only_lora_trainable_refreezes_a_model_that_was_unfrozen():
+    model = add_lora(tiny_llama(), TARGETS, R, ALPHA)
+    expected = trainable_parameters(model)
+    model.requires_grad_(True)
+    assert trainable_parameters(model).trainable == expected.total
+    mark_only_lora_trainable(model)
+    assert trainable_parameters(model) == expected
 
 
 def test_model_output_equals_peft_and_merge_lora_gives_a_plain_model():

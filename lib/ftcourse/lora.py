@@ -128,10 +128,18 @@ def add_lora(
     if not found:
         names = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
         raise ValueError(f"no nn.Linear in {type(model).__name__} matches {targets}; its Linear layers are named {names}")
-    model.requires_grad_(False)
     for name, linear in found.items():
         _replace(model, name, LoRALinear(linear, r, alpha, dropout))
+    mark_only_lora_trainable(model)
     return model
+
+
+def mark_only_lora_trainable(model: nn.Module) -> None:
+    """Freeze every parameter but the LoRA A and B: embeddings, norms and heads included."""
+    model.requires_grad_(False)
+    for layer in lora_layers(model).values():
+        layer.lora_A.requires_grad_(True)
+        layer.lora_B.requires_grad_(True)
 
 
 class ParameterCount(NamedTuple):
