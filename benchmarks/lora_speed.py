@@ -35,10 +35,11 @@ def sync(device: str) -> None:
 
 
 def median_ms(candidates: dict, repeats: int, iters: int, device: str) -> dict[str, float]:
-    """Median milliseconds per call of each candidate, timed in interleaved rounds after a warm-up round."""
+    """Median milliseconds per call of each candidate, timed in interleaved rounds (order alternating) after a warm-up round."""
     times = {name: [] for name in candidates}
     for round_ in range(repeats + 1):
-        for name, fn in candidates.items():
+        order = list(candidates.items())
+        for name, fn in order if round_ % 2 else order[::-1]:  # alternate who goes first: no seat is favoured
             sync(device)
             start = time.perf_counter()
             for _ in range(iters):
