@@ -41,6 +41,34 @@ def nbytes(dtype: torch.dtype | str) -> int:
     return dtype.itemsize
 
 
+# ---------------------------------------------------------------- Llama shapes, by name
+
+# Public architecture hyperparameters (hidden size, MLP width, layers, heads, KV heads, vocabulary).
+# Small random-initialised shapes for measuring on a laptop; paper-scale ones only to estimate.
+LLAMA_SHAPES = {
+    "llama-25m": (512, 1376, 6, 8, 8, 8192),
+    "llama-100m": (768, 2048, 12, 12, 12, 16384),
+    "llama-350m": (1024, 2816, 22, 16, 16, 32000),
+    "llama-2-7b": (4096, 11008, 32, 32, 32, 32000),
+    "llama-2-13b": (5120, 13824, 40, 40, 40, 32000),
+    "llama-65b": (8192, 22016, 80, 64, 64, 32000),  # LLaMA 1, the QLoRA paper's largest model
+    "llama-2-70b": (8192, 28672, 80, 64, 8, 32000),
+    "gpt3-175b-shaped": (12288, 32768, 96, 96, 96, 50257),  # GPT-3's width and depth in Llama blocks
+}
+
+
+def llama_config(name: str):
+    """A ``LlamaConfig`` of one of the ``LLAMA_SHAPES``."""
+    from transformers import LlamaConfig
+
+    if name not in LLAMA_SHAPES:
+        raise ValueError(f"unknown shape {name!r}; known: {', '.join(LLAMA_SHAPES)}")
+    h, f, layers, heads, kv, vocab = LLAMA_SHAPES[name]
+    return LlamaConfig(
+        hidden_size=h, intermediate_size=f, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv, vocab_size=vocab
+    )
+
+
 # ---------------------------------------------------------------- the model's shape, on the meta device
 
 
@@ -576,3 +604,89 @@ def measure_training_step(
     second = measure_peak_memory(step, device)
     static = built.retained + states.retained
     return StepMeasurement(built.retained, grads.retained, states.retained, static + second.peak, second.method)
+
+
+# ---------------------------------------------------------------- tables: estimated next to measured
+
+
+def random_checkpoint(config, folder, seed: int = 0, dtype: torch.dtype = torch.bfloat16):
+    """Save a randomly initialised model of ``config`` to ``folder`` as a pretrained checkpoint.
+
+    Memory does not depend on what the weights are, only on their shapes, so a random model
+    measures the same as a trained one of that shape.
+    """
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    AutoModelForCausalLM.from_config(config).to(dtype).save_pretrained(folder)
+    return folder
+
+
+def _error(estimated: float, measured: float) -> float:
+    return 100 * (estimated - measured) / measured
+
+
+def footprint_table(path, formats=WEIGHT_FORMATS, device: str | None = None) -> pd.DataFrame:
+    """Weights-only memory of the checkpoint at ``path`` in each format: measured, estimated, reported.
+
+    ``get_memory_footprint`` is what transformers reports (parameters and buffers only); the
+    last column divides what the quantized block linears really take (everything measured minus
+    the unquantized tensors) by their number of weights.
+    """
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path)
+    rows = []
+    for fmt in formats:
+        m = measure_peak_memory(pretrained_loader(path, fmt, device), device)
+        model = m.result
+        linears = block_linears(model)
+        quantized = sum(q.in_features * q.out_features for q in linears.values())
+        plain = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()] if t.is_floating_point())
+        est = weight_memory(config, fmt)
+        rows.append({
+            "format": fmt,
+            "measured MB": m.retained / 1e6,
+            "estimated MB": sum(est.values()) / 1e6,
+            "error %": _error(sum(est.values()), m.retained),
+            "get_memory_footprint MB": model.get_memory_footprint() / 1e6,
+            "bytes/param, block linears": (m.retained - plain) / quantized if fmt not in ("fp32", "bf16") else (4.0 if fmt == "fp32" else 2.0),
+        })
+        del model, m
+    return pd.DataFrame(rows).set_index("format")
+
+
+def training_table(path, runs, *, batch_size: int, seq_len: int, lora_r: int | None = None, device: str | None = None, progress=None) -> pd.DataFrame:
+    """One AdamW training step per ``(method, format)`` in ``runs``: estimated next to measured.
+
+    ``format`` is the weights' format as loaded (``fp32``, ``bf16``, ``nf4``, ``nf4-dq``); QLoRA
+    runs turn on gradient checkpointing, as ``prepare_model_for_kbit_training`` does, and the
+    estimate is told so. ``progress`` wraps the runs (e.g. ``tqdm``).
+    """
+    import time
+
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path)
+    rows = []
+    for method, fmt in (progress or list)(runs):
+        start = time.perf_counter()
+        measured = measure_training_step(pretrained_loader(path, fmt, device), method, batch_size=batch_size, seq_len=seq_len, lora_r=lora_r, device=device)
+        seconds = time.perf_counter() - start
+        est = estimate_training_memory(
+            config, method, weight_dtype=torch.bfloat16 if fmt == "bf16" else torch.float32, batch_size=batch_size, seq_len=seq_len,
+            lora_r=lora_r, gradient_checkpointing=method == "qlora", double_quant=fmt == "nf4-dq",
+        )
+        est_static = est.static
+        rows.append({
+            "method": method,
+            "weights": fmt,
+            "weights+optimizer MB": measured.static / 1e6,
+            "estimated MB": est_static / 1e6,
+            "error %": _error(est_static, measured.static),
+            "peak MB": measured.peak / 1e6,
+            "estimated peak MB": est.peak / 1e6,
+            "peak error %": _error(est.peak, measured.peak),
+            "seconds": seconds,
+        })
+    return pd.DataFrame(rows)
