@@ -82,7 +82,7 @@ def test_bad_arguments_name_the_choices():
     with pytest.raises(ValueError, match="q_proj"):
         memory.estimate_training_memory(config, "lora", lora_targets=["query"])
     with pytest.raises(ValueError, match="nf4"):
-        memory.weight_memory(config, "int4")
+        memory.weight_memory(config, "nf3")
 
 
 def saved_activation_bytes(model, ids):
@@ -153,3 +153,13 @@ def test_quantized_footprint_counts_the_constants_transformers_leaves_out(checkp
     expected = memory.weight_memory(LlamaConfig(**TINY), "nf4")
     assert m.retained == pytest.approx(sum(expected.values()), rel=0.001)
     assert m.retained - footprint == pytest.approx(expected["quantization constants"], rel=0.01)
+
+
+def test_footprint_table_puts_measurement_next_to_estimate(checkpoint):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = memory.footprint_table(checkpoint, formats=("bf16", "nf4-dq"), device="cpu")
+    assert list(table.index) == ["bf16", "nf4-dq"]
+    assert table["error %"].abs().max() < 0.1
+    assert table.loc["nf4-dq", "get_memory_footprint MB"] < table.loc["nf4-dq", "measured MB"], "the footprint leaves out the constants"
+    assert 0.5 < table.loc["nf4-dq", "bytes/param, block linears"] < 0.6

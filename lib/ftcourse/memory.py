@@ -35,10 +35,19 @@ NF4_BLOCK, ABSMAX_BLOCK, ADAM8_BLOCK = 64, 256, 256
 DEFAULT_LORA_R = 8  # peft's LoraConfig default
 
 
+def as_dtype(dtype: torch.dtype | str) -> torch.dtype:
+    """``torch.bfloat16`` from ``torch.bfloat16``, ``"bfloat16"`` or ``"bf16"``."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    found = getattr(torch, {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}.get(dtype, dtype), None)
+    if not isinstance(found, torch.dtype):
+        raise ValueError(f"{dtype!r} is not a torch dtype")
+    return found
+
+
 def nbytes(dtype: torch.dtype | str) -> int:
-    """Bytes per value of a dtype, given as ``torch.bfloat16`` or ``"bfloat16"``."""
-    dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    return dtype.itemsize
+    """Bytes per value of a dtype, given as ``torch.bfloat16``, ``"bfloat16"`` or ``"bf16"``."""
+    return as_dtype(dtype).itemsize
 
 
 # ---------------------------------------------------------------- Llama shapes, by name
@@ -133,9 +142,11 @@ def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dt
       bitsandbytes also keeps, per layer, its own copy of the 16-value and 256-value code tables
       (64 + 1024 bytes) and the mean (4 bytes); they are counted here since a measurement sees them.
     """
-    fmt = {"fp32": torch.float32, "bf16": torch.bfloat16}.get(fmt, fmt)
-    if not isinstance(fmt, torch.dtype) and fmt not in WEIGHT_FORMATS:
-        raise ValueError(f"weight format {fmt!r} is not one of {WEIGHT_FORMATS}")
+    if isinstance(fmt, torch.dtype) or fmt not in ("int8", "nf4", "nf4-dq"):
+        try:
+            fmt = as_dtype(fmt)
+        except ValueError:
+            raise ValueError(f"weight format {fmt!r} is neither a dtype nor one of {WEIGHT_FORMATS}") from None
     model = meta_model(model_or_config)
     total = parameter_count(model)
     buffers = sum(b.numel() * b.element_size() for b in model.buffers())
@@ -535,6 +546,15 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
     return load
 
 
+def _warm_up_cuda(device) -> None:
+    """Run a matrix product forward and backward in each dtype once, so that cuBLAS allocates its
+    workspaces now and not inside the measurement, where they would look like gradients."""
+    for dtype in (torch.float32, torch.bfloat16):
+        a = torch.ones(64, 64, device=device, dtype=dtype, requires_grad=True)
+        (a @ a).sum().backward()
+    torch.cuda.synchronize(device)
+
+
 @dataclass
 class StepMeasurement:
     """Measured bytes of one training step: what stays between steps, and the peak of a step."""
@@ -573,6 +593,8 @@ def measure_training_step(
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if torch.device(device).type == "cuda":
+        _warm_up_cuda(device)
 
     def build() -> nn.Module:
         model = load()
