@@ -21,7 +21,7 @@ import gc
 import math
 import os
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
@@ -207,6 +207,13 @@ def _shape(config) -> dict[str, int]:
         raise ValueError(f"the activation estimate needs a Llama-shaped config (hidden_size, intermediate_size, ...): {e}") from None
 
 
+# Which tensor each linear layer of a Llama block reads.
+LORA_INPUT = {
+    "q_proj": "attention input", "k_proj": "attention input", "v_proj": "attention input", "o_proj": "attention output",
+    "gate_proj": "MLP input", "up_proj": "MLP input", "down_proj": "down_proj input",
+}
+
+
 def layer_activation_bytes(config, method: str, dtype: torch.dtype | str, targets: set[str], lora_r: int) -> float:
     """Bytes autograd saves per token in one Llama decoder layer (SDPA attention, no padding mask).
 
@@ -225,22 +232,18 @@ def layer_activation_bytes(config, method: str, dtype: torch.dtype | str, target
       otherwise a copy per adapted layer (peft casts per layer), and A's output (r values, fp32).
     """
     s, p = _shape(config), nbytes(dtype)
-    inputs = {"q_proj": s["h"], "k_proj": s["h"], "v_proj": s["h"], "o_proj": s["q"], "gate_proj": s["h"], "up_proj": s["h"], "down_proj": s["f"]}
-    shared = {"q_proj": "attn", "k_proj": "attn", "v_proj": "attn", "o_proj": "sdpa-out", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "down"}
+    unknown = set(targets) - set(LORA_INPUT)
+    if unknown:
+        raise ValueError(f"the activation estimate knows Llama's linear layers {sorted(LORA_INPUT)}, not {sorted(unknown)}")
+    size = {"attention input": s["h"], "attention output": s["q"], "MLP input": s["h"], "down_proj input": s["f"]}
     saved = 2 * 4 * s["h"] + (2 * s["q"] + 2 * s["kv"] + 3 * s["f"]) * p + (s["heads"] + 2) * 4  # norms, SDPA, MLP, logsumexp + rsqrt
     if method == "full":
-        saved += 2 * s["h"] * p + (2 * s["h"] + s["f"]) * p
-        return saved
-    kept = set()
-    for name in targets:
-        if p == 4:
-            if shared[name] not in kept and shared[name] != "sdpa-out":
-                saved += inputs[name] * 4
-            kept.add(shared[name])
-        else:
-            saved += inputs[name] * 4
-        saved += lora_r * 4
-    return saved
+        return saved + 2 * s["h"] * p + (size["attention input"] + size["MLP input"] + size["down_proj input"]) * p
+    if p == 4:  # the layers' own inputs: one tensor per distinct input, and SDPA already keeps its output
+        saved += 4 * sum(size[i] for i in {LORA_INPUT[t] for t in targets} - {"attention output"})
+    else:
+        saved += 4 * sum(size[LORA_INPUT[t]] for t in targets)
+    return saved + 4 * lora_r * len(targets)
 
 
 def activation_bytes(
@@ -282,8 +285,11 @@ class Breakdown:
 
     ``total`` adds every component, the usual back-of-the-envelope figure; ``peak`` is the most
     allocated at one moment: the static part plus whichever is larger, the activations and loss
-    temporaries at the start of the backward pass or the gradients at its end (as the backward
-    pass frees activations it creates gradients, so the two never peak together).
+    temporaries at the start of the backward pass, or the gradients at its end (as the backward
+    pass frees activations it creates gradients, so the two never peak together) plus the
+    optimizer's own temporaries: PyTorch's per-tensor AdamW holds two copies of the largest
+    trained tensor while it computes that tensor's update. (Its ``foreach`` version, the default
+    on GPUs, holds a copy of a whole moment instead; ``measure_training_step`` uses per-tensor.)
     """
 
     weights: int
@@ -368,11 +374,13 @@ def estimate_training_memory(
         targets, adapters = set(), 0
         weights = weight_memory(model, weight_dtype)
         trainable, train_bytes, act_dtype = total, nbytes(weight_dtype), weight_dtype
+        largest = max(p.numel() for p in model.parameters())
     else:
         chosen = _targets(block_linears(model), lora_targets)
         targets = {n.split(".")[-1] for n in chosen}
         adapters = sum(r * (m.in_features + m.out_features) for m in chosen.values())
         trainable, train_bytes = adapters, 4
+        largest = r * max(max(m.in_features, m.out_features) for m in chosen.values())
         if method == "lora":
             weights = weight_memory(model, weight_dtype)
             act_dtype = weight_dtype
@@ -392,7 +400,7 @@ def estimate_training_memory(
         optimizer_state=optimizer_state,
         activations=act["activations"],
         temporaries=act["temporaries"],
-        peak=static + optimizer_state + max(act["peak"], gradients),
+        peak=static + optimizer_state + max(act["peak"], gradients + 2 * largest * train_bytes),
         parameters=total + adapters,
         trainable=trainable,
         label=method,
@@ -594,6 +602,7 @@ def measure_training_step(
     and ``qlora`` wrap it with peft's ``LoraConfig`` (``qlora`` after
     ``prepare_model_for_kbit_training``, which also turns on gradient checkpointing). The first
     step creates the gradients and AdamW's moments; the second measures a steady step's peak.
+    AdamW runs per tensor (``foreach=False``), as it does by default on CPU, on every device.
     """
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
@@ -613,7 +622,7 @@ def measure_training_step(
     built = measure_peak_memory(build, device)
     model = built.result
     trained = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=lr)
+    optimizer = torch.optim.AdamW(trained, lr=lr, foreach=False)
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, model.config.vocab_size, (batch_size, seq_len), generator=g).to(device)
 
