@@ -175,9 +175,11 @@ def compare_with_bitsandbytes(weight: torch.Tensor, blocksize: int = BLOCKSIZE, 
     bnb_bytes = packed.numel() * packed.element_size() + bnb_absmax.numel() * bnb_absmax.element_size()
     if double_quant:
         bnb_bytes += state.state2.absmax.numel() * 4 + state.offset.numel() * 4
+    nan = float("nan")
+    stored = "absmax 8-bit codes" if double_quant else "absmax values"
     rows = {
-        "4-bit codes equal to bitsandbytes'": (same_codes, 1.0),
-        "absmax entries equal to bitsandbytes'": (same_absmax, 1.0),
+        "4-bit codes equal to bitsandbytes'": (same_codes, nan),
+        f"{stored} equal to bitsandbytes'": (same_absmax, nan),
         "mean |w - dequantized|": ((mine.float() - weight.float()).abs().mean().item(), (theirs.float() - weight.float()).abs().mean().item()),
         "max |w - dequantized|": ((mine.float() - weight.float()).abs().max().item(), (theirs.float() - weight.float()).abs().max().item()),
         "bytes (codes + constants)": (sum(ours.nbytes().values()), bnb_bytes),
