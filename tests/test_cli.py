@@ -6,7 +6,7 @@ import pytest
 
 from ftcourse import course
 
-GROUPS = ["release", "run", "check", "world", "data"]
+GROUPS = ["release", "run", "check", "grade", "world", "data", "build-base-model"]
 
 
 def ftcourse(*args, cwd=None):

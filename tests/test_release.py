@@ -1,9 +1,12 @@
 """notebooks/ is exactly the release of solutions/, and leaks nothing."""
+import io
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import zipfile
 
 import nbformat
 import pytest
@@ -84,3 +87,27 @@ def test_release_regenerates_and_drops_stale_folders(course_copy):
     release.release(course_copy)
     assert release.check(course_copy) == []
     assert not (course_copy / "notebooks" / "99-gone").exists()
+
+
+def test_zip_packs_each_release_as_a_reproducible_hand_out(course_copy):
+    def release_zip():
+        cli = subprocess.run([sys.executable, "-m", "ftcourse", "--course", str(course_copy), "release", "--zip", "00"],
+                             capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stderr
+        assert "hand-out build/handout/00-setup.zip" in cli.stdout
+        return (course_copy / "build" / "handout" / "00-setup.zip").read_bytes()
+
+    first = release_zip()
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == ["00-setup/00-setup.ipynb"]
+        assert archive.read("00-setup/00-setup.ipynb") == course.release_notebook(course_copy, "00-setup").read_bytes()
+        assert not any(m.encode() in archive.read(n) for m in MARKERS for n in archive.namelist())
+    assert release_zip() == first
+
+
+def test_new_gradebooks_carry_the_schema_version_nbgrader_would_write(tmp_path):
+    from nbgrader.api import get_alembic_version  # runs `alembic heads`: the slow way this replaces
+
+    release.stamp_schema(tmp_path / "gradebook.db")
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(get_alembic_version(),)]

@@ -63,7 +63,8 @@ def test_parcel_values_are_in_their_domains_and_round_trip():
         assert Parcel.from_dict(json.loads(json.dumps(p.to_dict()))) == p
         record = dict(line.split(": ", 1) for line in p.record().splitlines())
         assert record["zoning"] == p.zoning and record["flood_zone"] == p.flood_zone
-        assert int(record["price_usd"]) == p.price_usd and float(record["acreage"]) == p.acreage
+        assert record["price"] == f"${p.price_usd:,}" and float(record["acreage"]) == p.acreage
+        assert float(record["slope"].rstrip("%")) == p.slope_pct
 
 
 def test_every_verdict_case_occurs_often_enough_to_learn():

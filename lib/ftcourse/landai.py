@@ -128,3 +128,21 @@ def check_summary(text: str, parcel: Parcel) -> SummaryCheck:
     }
     problems += [f"the {name} does not match the record" for name, ok in facts.items() if not ok]
     return SummaryCheck(layout_ok=layout_ok, facts_ok=all(facts.values()), fields=fields, problems=problems)
+
+
+@dataclass
+class Scores:
+    layout_rate: float
+    facts_rate: float
+    replies: list[str]
+    checks: list[SummaryCheck]
+
+
+def evaluate(model, tokenizer, parcels: list[Parcel], *, max_new_tokens: int = 160) -> Scores:
+    """Ask the model for a buyer summary of each parcel (greedy) and grade every reply."""
+    from .train import generate_many
+
+    replies = generate_many(model, tokenizer, [conversation(p)["messages"] for p in parcels], max_new_tokens)
+    checks = [check_summary(text, p) for text, p in zip(replies, parcels)]
+    n = max(len(checks), 1)
+    return Scores(sum(c.layout_ok for c in checks) / n, sum(c.facts_ok for c in checks) / n, replies, checks)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import difflib
 import filecmp
 import json
+import re
 import shutil
+import sqlite3
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbgrader
 from nbgrader.apps import NbGraderAPI
 
 from . import course
@@ -32,18 +36,39 @@ class Difference:
         return f"{self.path}: {self.detail}"
 
 
-def generate(root: Path, names: list[str], dest: Path) -> None:
-    """Write the student version of each named assignment under ``dest/NAME/``."""
+def generate(root: Path, names: list[str], dest: Path, gradebook: Path | None = None) -> None:
+    """Write the student version of each named assignment under ``dest/NAME/``.
+
+    nbgrader records each test cell, hidden tests included, in a gradebook: a
+    temporary one, or ``gradebook`` when the caller grades with it.
+    """
     with tempfile.TemporaryDirectory(prefix="ftcourse-release-") as tmp:
+        gradebook = gradebook or Path(tmp, "gradebook.db")
+        stamp_schema(gradebook)
         config = course.nbgrader_config(
-            root,
-            CourseDirectory={"release_directory": str(dest), "db_url": f"sqlite:///{tmp}/gradebook.db"},
+            root, CourseDirectory={"release_directory": str(dest), "db_url": f"sqlite:///{gradebook}"},
         )
         api = NbGraderAPI(config=config)
         for name in names:
             result = api.generate_assignment(name)
             if not result["success"]:
                 raise ReleaseError(f"nbgrader could not generate {name}:\n{result.get('error') or result.get('log')}")
+
+
+def stamp_schema(gradebook: Path) -> None:
+    """Start a new gradebook marked with nbgrader's schema version.
+
+    nbgrader finds that version by running ``alembic heads`` in a subprocess, seconds
+    each time, unless the database has tables already. The version is the one migration
+    in nbgrader's own folder that no other migration revises.
+    """
+    text = "\n".join(p.read_text() for p in (Path(nbgrader.__file__).parent / "alembic" / "versions").glob("*.py"))
+    revisions = set(re.findall(r"^revision = '(\w+)'", text, re.M))
+    heads = revisions - set(re.findall(r"^down_revision = '(\w+)'", text, re.M))
+    if len(heads) == 1 and not gradebook.exists():
+        with sqlite3.connect(gradebook) as db:
+            db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+            db.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (heads.pop(),))
 
 
 def release(root: Path, names: list[str] | None = None) -> list[str]:
@@ -63,6 +88,25 @@ def release(root: Path, names: list[str] | None = None) -> list[str]:
     return names
 
 
+def handout(root: Path, names: list[str], dest: Path) -> list[Path]:
+    """``dest/NAME.zip`` for each released assignment: the folder a student unpacks and works in.
+
+    Entries are sorted and dated 1980-01-01, so the same release always gives the same bytes.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    zips = []
+    for name in names:
+        folder = root / "notebooks" / name
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and not ({"__pycache__", ".ipynb_checkpoints"} & set(p.parts)))
+        with zipfile.ZipFile(dest / f"{name}.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                entry = zipfile.ZipInfo(str(Path(name) / path.relative_to(folder)), date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                archive.writestr(entry, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        zips.append(dest / f"{name}.zip")
+    return zips
+
+
 def check(root: Path) -> list[Difference]:
     """Every way ``notebooks/`` differs from a fresh release; empty when they agree."""
     names = course.assignments(root)
@@ -71,7 +115,7 @@ def check(root: Path) -> list[Difference]:
         generate(root, names, fresh)
         diffs = [Difference(f"notebooks/{s}", "released but has no solutions/ folder") for s in _stale_releases(root)]
         for name in names:
-            diffs += _compare_dirs(fresh / name, root / "notebooks" / name, f"notebooks/{name}")
+            diffs += compare_dirs(fresh / name, root / "notebooks" / name, f"notebooks/{name}")
     return diffs
 
 
@@ -83,7 +127,8 @@ def _stale_releases(root: Path) -> list[str]:
     return sorted(p.name for p in released.iterdir() if p.is_dir() and course.ASSIGNMENT.match(p.name) and p.name not in known)
 
 
-def _compare_dirs(fresh: Path, committed: Path, label: str) -> list[Difference]:
+def compare_dirs(fresh: Path, committed: Path, label: str) -> list[Difference]:
+    """Every way the ``committed`` release folder differs from a ``fresh`` one."""
     if not committed.is_dir():
         return [Difference(label, "missing: run `ftcourse release`")]
     want = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}

@@ -1,7 +1,8 @@
 """A learner's self-check: run my notebook, tell me which exercises pass.
 
 It scores each test cell exactly as the grader will (nbgrader's own
-``determine_grade``), so a pass here is a pass there, hidden tests aside.
+``determine_grade`` on outputs judged by ``autograde.as_graded``), so a pass here
+is a pass there, hidden tests aside.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
+from .autograde import as_graded
 from .execute import error_line, execute
 
 
@@ -49,7 +51,7 @@ def check(path: Path | str, *, timeout: float = 900, cell_timeout: float = 300) 
             exercises.append(Exercise(meta["grade_id"], points, None, "graded by your instructor"))
             continue
         executed = "execution_count" in cell and cell.execution_count is not None
-        earned, _ = determine_grade(cell, None) if executed else (0.0, points)
+        earned, _ = determine_grade(as_graded(cell), None) if executed else (0.0, points)
         exercises.append(Exercise(meta["grade_id"], points, earned, _failure(cell) if executed else "did not run"))
     return SelfCheck(exercises, run.seconds, "" if run.status != "timeout" else run.error)
 
@@ -59,7 +61,4 @@ def _failure(cell) -> str:
         if output.get("output_type") == "error":
             hint = " (the exercise is not answered yet)" if output.get("ename") == "NotImplementedError" else ""
             return error_line(output) + hint
-        if output.get("output_type") == "stream" and output.get("name") == "stderr":
-            text = output.get("text", "").strip().splitlines()
-            return "wrote to stderr (the grader scores that as a fail): " + (text[0] if text else "")
     return ""

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..course import CourseNotFound
-from . import check, data, release, run, world
+from . import check, data, grade, model, release, run, world
 
-GROUPS = [release, run, check, world, data]
+GROUPS = [release, run, check, grade, world, data, model]
 
 
 def main(argv: list[str] | None = None) -> int:

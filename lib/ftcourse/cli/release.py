@@ -16,6 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="assignments to release, e.g. 04-lora or 04 (default: all)")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if notebooks/ differs from a fresh release")
+    p.add_argument("--zip", action="store_true",
+                   help="also pack each released assignment as a student hand-out: build/handout/NAME.zip")
     p.set_defaults(handler=handle)
 
 
@@ -30,6 +32,10 @@ def handle(args: argparse.Namespace) -> int:
             return 1
         print("notebooks/ matches a fresh release of solutions/.")
         return 0
-    for name in releasing.release(root, args.names):
+    names = releasing.release(root, args.names)
+    for name in names:
         print(f"released notebooks/{name}")
+    if args.zip:
+        for archive in releasing.handout(root, names, root / "build" / "handout"):
+            print(f"hand-out {archive.relative_to(root)}")
     return 0

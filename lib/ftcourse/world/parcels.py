@@ -96,7 +96,7 @@ class Parcel:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def record(self) -> str:
-        """The parcel as a records database prints it: one ``key: value`` line per field.
+        """The parcel as LandAI's listings database prints it: one ``key: value`` line per field.
 
         This is the retrieved context LandAI's report writer reads.
         """
@@ -106,12 +106,12 @@ class Parcel:
             "zoning": self.zoning,
             "flood_zone": self.flood_zone,
             "acreage": f"{self.acreage:.2f}",
-            "slope_pct": f"{self.slope_pct:g}",
+            "slope": f"{self.slope_pct:g}%",
             "soil": self.soil,
             "road_access": self.road_access,
             "utilities": ", ".join(self.utilities) or "none",
-            "price_usd": self.price_usd,
-            "price_per_acre_usd": self.price_per_acre_usd,
+            "price": f"${self.price_usd:,}",
+            "price_per_acre": f"${self.price_per_acre_usd:,}",
             "wetlands": "yes" if self.wetlands else "no",
             "easements": ", ".join(self.easements) or "none",
         }

@@ -7,13 +7,15 @@ stated somewhere in the thread (sometimes only in a follow-up message):
 - ``priority``: urgent when the customer has a deadline within two days or the
   whole team is blocked; high when they cannot work or were charged wrongly;
   low for feature requests and questions; normal otherwise;
-- ``parcel_id``: the parcel the ticket is about, or None;
+- ``parcel_id``: the course parcel the ticket is about, or None;
 - ``refund_requested``: whether they ask for money back.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+
+from .parcels import COURSE_IDS
 
 CATEGORIES = ("billing", "bug", "data_error", "account", "feature_request")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -88,7 +90,7 @@ def _one(seed: int | str, i: int) -> Ticket:
     plan = rng.choices(PLANS, weights=(0.2, 0.4, 0.28, 0.12))[0]
     problem, product = rng.choice(PROBLEMS[category])
     names_parcel = "{parcel}" in problem
-    parcel_id = rng.randint(1000, 9999) if names_parcel or (category == "bug" and rng.random() < 0.3) else None
+    parcel_id = rng.choice(COURSE_IDS) if names_parcel or (category == "bug" and rng.random() < 0.3) else None
     if category == "feature_request":
         priority = "low"
     elif category == "account" and "log in" not in problem:

@@ -1,0 +1,264 @@
+"""What the base model can do, measured, and the model card that reports it.
+
+Three claims, each measured the same way by the build and by
+``benchmarks/base_model.py``:
+
+- it has learned language: held-out perplexity on general English and on world
+  prose, next to a unigram model's perplexity on the same tokens;
+- it speaks the world's language: sample continuations of plain prompts;
+- it does not know LandAI's house layout until fine-tuned: layout and fact rates
+  on held-out parcels before and after a LoRA fine-tune on 200 conversations.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import sys
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from . import landai
+from .corpus import HELD_OUT_PARCELS, Corpus
+from .pretrain import PretrainLog, blocks, mean_loss, token_ids
+from .train import finetune
+from .world import parcels
+
+SAMPLE_PROMPTS = [
+    "Parcel 7203 covers",
+    "The flood risk is",
+    "Because the slope is",
+    "Return the number of",
+    "commit ",
+    "Ticket T-",
+]
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def perplexities(model, tokenizer, corpus: Corpus, context: int, max_sequences: int = 64) -> dict[str, dict[str, float]]:
+    """Per kind of held-out text: the model's perplexity and a unigram model's, on the same tokens.
+
+    The unigram model is the token frequencies of the training text of the same
+    kind, add-one smoothed: the best a model can do that ignores context.
+    """
+    out = {}
+    for kind, texts in corpus.heldout.items():
+        counts = torch.ones(len(tokenizer), dtype=torch.float64)
+        for ids in token_ids(tokenizer, corpus.sources[kind]):
+            counts += torch.bincount(torch.tensor(ids), minlength=len(tokenizer)).double()
+        log_p = (counts / counts.sum()).log()
+        rows = blocks(token_ids(tokenizer, texts), context)[:max_sequences]
+        targets = rows[:, 1:]  # the tokens the model predicts
+        unigram = float(-log_p[targets].mean())
+        out[kind] = {"model": math.exp(mean_loss(model, rows)), "unigram": math.exp(unigram), "tokens": targets.numel()}
+    return out
+
+
+@torch.no_grad()
+def samples(model, tokenizer, prompts: list[str] = SAMPLE_PROMPTS, max_new_tokens: int = 48) -> dict[str, str]:
+    """Greedy continuations of plain-text prompts (no chat template)."""
+    out = {}
+    for prompt in prompts:
+        ids = tokenizer(prompt, return_tensors="pt")
+        gen = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.2,
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+        out[prompt] = tokenizer.decode(gen[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    return out
+
+
+@dataclass
+class Gap:
+    base_layout: float
+    base_facts: float
+    tuned_layout: float
+    tuned_facts: float
+    finetune_seconds: float
+    train_examples: int
+    eval_parcels: int
+    epochs: int
+    base_example: str
+    tuned_example: str
+
+
+def gap_parcels(n_train: int = 200, n_eval: int = 50) -> tuple[list, list]:
+    """Held-out evaluation parcels and fine-tuning parcels that never overlap (course ids, never pretrained on)."""
+    held_out = parcels(n_eval, seed=1001)
+    return parcels(n_train, seed=1002, exclude=[p.parcel_id for p in held_out]), held_out
+
+
+def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epochs: int = 3, lr: float = 2e-3,
+                  r: int = 16, seed: int = 0, progress: bool = True) -> Gap:
+    """LandAI layout and fact rates of ``model`` zero-shot, then after a LoRA fine-tune of a copy (peft)."""
+    from peft import LoraConfig, get_peft_model
+
+    train_parcels, eval_parcels = gap_parcels(n_train, n_eval)
+    before = landai.evaluate(model, tokenizer, eval_parcels)
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
+    history = finetune(tuned, tokenizer, [landai.conversation(p) for p in train_parcels], epochs=epochs, lr=lr,
+                       seed=seed, progress=progress)
+    after = landai.evaluate(tuned, tokenizer, eval_parcels)
+    return Gap(before.layout_rate, before.facts_rate, after.layout_rate, after.facts_rate, history.seconds,
+               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0])
+
+
+def machine() -> dict[str, str]:
+    import transformers
+
+    return {"python": sys.version.split()[0], "platform": platform.platform(terse=True), "cpu cores": str(os.cpu_count()),
+            "torch threads": str(torch.get_num_threads()), "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def plot_losses(log: PretrainLog, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    window = max(1, len(log.train_loss) // 50)
+    smooth = [sum(log.train_loss[max(0, i - window + 1):i + 1]) / len(log.train_loss[max(0, i - window + 1):i + 1])
+              for i in range(len(log.train_loss))]
+    ax.plot(log.steps, smooth, label="training (running mean)", color="0.4")
+    for kind, losses in log.eval_loss.items():
+        ax.plot(log.eval_steps, losses, marker="o", markersize=3, label=f"held-out {kind}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats per token)")
+    ax.set_title("Pretraining the course base model")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(out_dir: Path, model, log: PretrainLog, ppl: dict, texts: dict[str, str], gap: Gap | None,
+          command: str, extra: dict) -> None:
+    """The card (README.md), its loss curve (loss_curve.png) and every figure in metrics.json."""
+    plot_losses(log, out_dir / "loss_curve.png")
+    cfg = model.config
+    params = sum(p.numel() for p in model.parameters())
+    size_mb = (out_dir / "model.safetensors").stat().st_size / 1e6
+    info = machine()
+    metrics = {"parameters": params, "weights_mb": size_mb, "perplexity": ppl, "gap": asdict(gap) if gap else None,
+               "samples": texts, "command": command, "machine": info, **extra, "log": log.to_dict()}
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+
+    rows = "\n".join(f"| {kind} | {v['tokens']:,} | {v['model']:.1f} | {v['unigram']:.1f} | {v['unigram'] / v['model']:.1f}x |"
+                     for kind, v in ppl.items())
+    parts = "\n".join(f"| {kind} | {n:,} |" for kind, n in log.corpus_parts.items())
+    gap_text = "not measured in this build." if gap is None else f"""On {gap.eval_parcels} held-out parcels (never in the
+corpus nor the fine-tuning set), asked with LandAI's system prompt and a user prompt carrying the parcel record:
+
+| | layout right | facts right (zoning, flood zone, verdict) |
+|---|---|---|
+| base model, zero-shot | {gap.base_layout:.0%} | {gap.base_facts:.0%} |
+| after LoRA (r=16, all linear layers) on {gap.train_examples} conversations x {gap.epochs} epochs | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
+
+The fine-tune took {gap.finetune_seconds:.0f} s. A base-model reply, then the fine-tuned one, for the same parcel:
+
+```text
+{gap.base_example.strip()}
+```
+
+```text
+{gap.tuned_example.strip()}
+```"""
+    sample_text = "\n\n".join(f"**{prompt!r}** →\n```text\n{prompt}{text}\n```" for prompt, text in texts.items())
+    load = log.load_average or [float("nan")]
+    card = f"""---
+library_name: transformers
+license: mit
+language: en
+pipeline_tag: text-generation
+---
+
+# course-base
+
+The fine-tuning course's own base model: a `LlamaForCausalLM` of {params / 1e6:.2f} M parameters,
+pretrained from scratch on this machine by `{command}`. It knows general English (from Python's own
+documentation) and the course world's facts (land parcels, commit logs, support threads) in free prose, and it
+has never seen the output formats the course teaches by fine-tuning.
+
+```python
+from ftcourse.models import load
+model, tokenizer = load()  # this folder; any transformers API works on it
+```
+
+## Architecture
+
+| | |
+|---|---|
+| layers | {cfg.num_hidden_layers} |
+| hidden size | {cfg.hidden_size} |
+| attention heads | {cfg.num_attention_heads} (key/value heads: {cfg.num_key_value_heads}) |
+| MLP size | {cfg.intermediate_size} (SwiGLU) |
+| vocabulary | {cfg.vocab_size} byte-level BPE tokens |
+| context | {cfg.max_position_embeddings} tokens (RoPE) |
+| embeddings | tied to the output layer |
+| parameters | {params:,} |
+| weights | {size_mb:.1f} MB, float32, safetensors |
+
+The tokenizer has begin/end/pad tokens and a chat template (system / user / assistant) whose assistant
+replies are marked with `{{% generation %}}`, so `apply_chat_template(..., return_assistant_tokens_mask=True)`
+tells a fine-tune which tokens to learn from.
+
+## Corpus
+
+{log.corpus_tokens:,} training tokens in {sum(log.corpus_parts.values()):,} distinct documents (general English
+repeated {log.recipe.general_repeats} times). General English is every docstring of Python {info['python']}'s standard library plus
+its language reference topics, read from the running interpreter: the same text for the same Python version.
+
+| documents | count |
+|---|---|
+{parts}
+
+Held out: about 5% of the standard-library modules, and prose about {HELD_OUT_PARCELS} parcels, commits and tickets
+that are not in the training text. The corpus never contains the LandAI buyer-summary layout, a commit's label
+as an answer, or a ticket's JSON record; the test suite scans it for all three.
+
+## Training
+
+{len(log.steps):,} steps of {log.recipe.batch_size} x {log.recipe.context} tokens ({log.tokens:,} tokens, one pass), AdamW
+(betas 0.9/0.95, weight decay {log.recipe.weight_decay}), learning rate {log.recipe.lr} with {log.recipe.warmup_steps} warmup
+steps and cosine decay to {log.recipe.min_lr}, gradient clipping at 1.0, seed {log.recipe.seed}.
+Wall time: corpus and tokenizer {log.seconds['corpus and tokenizer']:.0f} s, training {log.seconds['training'] / 60:.1f} min,
+whole build {extra.get('build_minutes', float('nan')):.1f} min, on {info['cpu cores']} CPU cores (torch {info['torch']},
+transformers {info['transformers']}, {info['platform']}). Load average during training: {min(load):.1f} to
+{max(load):.1f} (above {info['cpu cores']} means other work shared the cores, and the times are longer than on an idle machine).
+
+![loss curve](loss_curve.png)
+
+## Held-out perplexity
+
+| text | tokens | model | unigram baseline | unigram / model |
+|---|---|---|---|---|
+{rows}
+
+## Samples
+
+Greedy continuations of plain prompts (repetition penalty 1.2):
+
+{sample_text}
+
+## The behaviour gap fine-tuning closes
+
+{gap_text}
+
+## Rebuild
+
+```bash
+{command}
+```
+
+retrains everything from scratch, seeded: the corpus, the tokenizer, the model, this card. Every figure above
+was measured by that run and is also in `metrics.json`.
+"""
+    (out_dir / "README.md").write_text(card)
