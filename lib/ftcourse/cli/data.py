@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import chat
+from .common import build_or_check
 
 EXIT_CODES = """exit status:
   0  no errors (warnings may remain)
@@ -71,16 +72,5 @@ def validate(args: argparse.Namespace) -> int:
 def build(args: argparse.Namespace) -> int:
     from .. import messy
 
-    out = args.out or messy.DATA_DIR
-    if args.check:
-        stale = messy.stale(out)
-        for name in stale:
-            print(f"differs: {out / name}", file=sys.stderr)
-        if stale:
-            print("the LandAI data sets are out of date: run `ftcourse data build` and commit the result.", file=sys.stderr)
-            return 1
-        print(f"{len(messy.FILES)} LandAI data sets match a fresh build.")
-        return 0
-    for path in messy.build(out):
-        print(f"wrote {path} ({sum(1 for _ in open(path, encoding='utf-8'))} lines)")
-    return 0
+    return build_or_check(args.out or messy.DATA_DIR, check=args.check, build=messy.build, stale=messy.stale,
+                          count=len(messy.FILES), what="LandAI data sets", command="ftcourse data build", unit="lines")

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..world import files
+from .common import build_or_check
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,15 +22,5 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    if args.check:
-        stale = files.stale(args.out)
-        for name in stale:
-            print(f"differs: {args.out / name}", file=sys.stderr)
-        if stale:
-            print("the data files are out of date: run `ftcourse world build` and commit the result.", file=sys.stderr)
-            return 1
-        print(f"{len(files.FILES)} data files match a fresh build.")
-        return 0
-    for path in files.build(args.out):
-        print(f"wrote {path} ({sum(1 for _ in open(path, encoding='utf-8'))} rows)")
-    return 0
+    return build_or_check(args.out, check=args.check, build=files.build, stale=files.stale, count=len(files.FILES),
+                          what="data files", command="ftcourse world build", unit="rows")
