@@ -50,3 +50,18 @@ def test_run_prints_a_table_and_keeps_executed_copies_in_build(root):
 def test_outside_the_course_commands_explain(tmp_path):
     result = ftcourse("--course", str(tmp_path), "release", "--check")
     assert result.returncode == 2 and "No course found" in result.stderr
+
+
+def test_the_command_starts_without_importing_torch_or_nbgrader():
+    """Every grading process imports the CLI again: it must stay light."""
+    code = "import sys, ftcourse.cli; print(sorted({'torch', 'nbgrader', 'nbformat', 'transformers'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_grade_help_quotes_the_graders_own_notebook_timeout():
+    from ftcourse.cli.grade import NOTEBOOK_TIMEOUT
+    from ftcourse.grade import Settings
+
+    assert NOTEBOOK_TIMEOUT == Settings.notebook_timeout
+    assert f"default {Settings.notebook_timeout:g}" in ftcourse("grade", "--help").stdout

@@ -5,7 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..selfcheck import check
 from .common import print_table
 
 
@@ -21,6 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..selfcheck import check
+
     if not args.notebook.is_file():
         print(f"ftcourse check: no such notebook: {args.notebook}", file=sys.stderr)
         return 2

@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 from .. import sandbox
-from ..course import nbgrader_config
-from ..grade import Settings, grade
 from .common import course_root, print_table
 
+NOTEBOOK_TIMEOUT = 900  # seconds; ftcourse.grade.Settings' default (a test keeps the two equal)
 LAYOUTS = """submissions are read in either layout:
   SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb   (nbgrader collect)
   SUBMISSIONS/<student>__<notebook>.ipynb               (a flat download, e.g. ada__00-setup.ipynb)
@@ -32,8 +31,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--assignment", action="append", metavar="NAME", help="grade only this assignment (repeatable)")
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                    help="seconds per cell (default: Execute.timeout in nbgrader_config.py)")
-    p.add_argument("--timeout", type=float, default=Settings.notebook_timeout, metavar="S",
-                   help=f"seconds for a whole notebook (default {Settings.notebook_timeout:g})")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help=f"seconds for a whole notebook (default {NOTEBOOK_TIMEOUT:g})")
     p.add_argument("--memory", type=float, default=None, metavar="GIB",
                    help=f"address space per kernel process in GiB (default {sandbox.Limits.memory / sandbox.GiB:g}, "
                         "or less if --jobs kernels would not fit in RAM)")
@@ -42,13 +41,16 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..course import nbgrader_config
+    from ..grade import Settings, grade
+
     root = course_root(args)
     if args.jobs < 1:
         print("ftcourse grade: --jobs must be at least 1", file=sys.stderr)
         return 2
     cell_timeout = args.cell_timeout or float(nbgrader_config(root).Execute.get("timeout", Settings.cell_timeout))
     limits = sandbox.Limits(memory=int(args.memory * sandbox.GiB)) if args.memory else sandbox.Limits.fitting(args.jobs)
-    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout, limits=limits,
+    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout or Settings.notebook_timeout, limits=limits,
                         regrade=args.regrade)
     sandbox.become_subreaper()
     try:

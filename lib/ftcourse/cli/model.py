@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from ..course import CourseNotFound, find_root
-from ..models import COURSE_MODEL_DIR
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,13 +18,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--smoke", action="store_true", help="a tiny model for a few steps: checks the whole pipeline in seconds")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help=f"where to write the model (default: {COURSE_MODEL_DIR}; with --smoke: build/course-base-smoke)")
+                   help="where to write the model (default: the course model's folder in the package; with --smoke: build/course-base-smoke)")
     p.add_argument("--no-gap", action="store_true", help="skip the before/after fine-tuning measurement")
     p.set_defaults(handler=handle)
 
 
 def _default_out(smoke: bool) -> Path:
     if not smoke:
+        from ..models import COURSE_MODEL_DIR
+
         return COURSE_MODEL_DIR
     try:
         return find_root() / "build" / "course-base-smoke"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import release as releasing
 from .common import course_root
 
 
@@ -22,6 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from .. import release as releasing
+
     root = course_root(args)
     if args.check:
         diffs = releasing.check(root)

@@ -6,7 +6,6 @@ import argparse
 from tqdm.auto import tqdm
 
 from .. import course
-from ..execute import execute
 from .common import course_root, print_table
 
 
@@ -22,6 +21,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..execute import execute
+
     root = course_root(args)
     names = course.resolve_names(root, args.names)
     rows = []
