@@ -45,12 +45,12 @@ def no_progress_bars():
 def _quantization_config(quantization: str | None, dtype: torch.dtype | None) -> BitsAndBytesConfig | None:
     if quantization not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, not {quantization!r}")
-    if quantization == "int8":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    if quantization == "nf4":  # QLoRA's recipe: NF4 weights, double-quantized constants
-        return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                  bnb_4bit_compute_dtype=dtype or torch.float32)
-    return None
+    if quantization is None:
+        return None
+    from .memory import bnb_config
+
+    # "nf4" is QLoRA's recipe: NF4 weights with double-quantized constants.
+    return bnb_config("int8" if quantization == "int8" else "nf4-dq", compute_dtype=dtype or torch.float32)
 
 
 def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = None,
