@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--assignment", action="append", metavar="NAME", help="grade only this assignment (repeatable)")
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S",
                    help="seconds per cell (default: Execute.timeout in nbgrader_config.py)")
-    p.add_argument("--timeout", type=float, default=None, metavar="S",
+    p.add_argument("--timeout", type=float, default=NOTEBOOK_TIMEOUT, metavar="S",
                    help=f"seconds for a whole notebook (default {NOTEBOOK_TIMEOUT:g})")
     p.add_argument("--memory", type=float, default=None, metavar="GIB",
                    help=f"address space per kernel process in GiB (default {sandbox.Limits.memory / sandbox.GiB:g}, "
@@ -50,7 +50,7 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     cell_timeout = args.cell_timeout or float(nbgrader_config(root).Execute.get("timeout", Settings.cell_timeout))
     limits = sandbox.Limits(memory=int(args.memory * sandbox.GiB)) if args.memory else sandbox.Limits.fitting(args.jobs)
-    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout or Settings.notebook_timeout, limits=limits,
+    settings = Settings(jobs=args.jobs, cell_timeout=cell_timeout, notebook_timeout=args.timeout, limits=limits,
                         regrade=args.regrade)
     sandbox.become_subreaper()
     try:
