@@ -26,6 +26,7 @@ import pandas as pd
 import torch
 
 from ftcourse import memory
+from ftcourse.env import device as default_device
 
 BARS = {"error %": 10.0, "bytes/param": 0.52}
 
@@ -65,7 +66,7 @@ def main() -> int:
     warnings.filterwarnings("ignore")
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 20)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
     print(f"device: {torch.cuda.get_device_name(0) if device == 'cuda' else platform.processor() or 'cpu'}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}")
     print(f"training step: AdamW, batch {args.batch_size} x {args.seq_len} tokens, LoRA r={args.lora_r} on every block linear\n")

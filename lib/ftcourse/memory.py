@@ -28,6 +28,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .env import device as default_device
+
 METHODS = ("full", "lora", "qlora")
 OPTIMIZERS = ("adamw", "adamw_fp32", "adamw_8bit", "sgd")
 WEIGHT_FORMATS = ("fp32", "bf16", "int8", "nf4", "nf4-dq")
@@ -490,7 +492,7 @@ def measure_peak_memory(fn: Callable[[], Any], device: str | torch.device | None
     Python's garbage collector runs before the call, so that earlier garbage is not freed during
     the measurement, and after it, so that ``retained`` counts only what ``fn`` left reachable.
     """
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or default_device())
     if device.type == "cuda":
         return _measure_cuda(fn, device)
     if device.type != "cpu":
@@ -532,7 +534,7 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
     """
     from transformers import AutoModelForCausalLM
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     compute_dtype = compute_dtype or (torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32)
     if fmt in ("nf4", "nf4-dq"):
         # bitsandbytes caches its code tables on first use; fill the caches now, outside any measurement.
@@ -606,7 +608,7 @@ def measure_training_step(
     """
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     if torch.device(device).type == "cuda":
         _warm_up_cuda(device)
 
