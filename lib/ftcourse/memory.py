@@ -29,11 +29,12 @@ import torch
 from torch import nn
 
 from .env import device as default_device
+from .quant import ABSMAX_BLOCKSIZE, BLOCKSIZE
 
 METHODS = ("full", "lora", "qlora")
 OPTIMIZERS = ("adamw", "adamw_fp32", "adamw_8bit", "sgd")
 WEIGHT_FORMATS = ("fp32", "bf16", "int8", "nf4", "nf4-dq")
-NF4_BLOCK, ABSMAX_BLOCK, ADAM8_BLOCK = 64, 256, 256
+ADAM8_BLOCK = 256  # bitsandbytes' 8-bit AdamW: one fp32 scale per block of state
 DEFAULT_LORA_R = 8  # peft's LoraConfig default
 
 
@@ -161,11 +162,11 @@ def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dt
         return {"weights": quantized + rest, "quantization constants": sum(4 * m.out_features for m in linears.values())}
     constants = 0
     for m in linears.values():
-        blocks = math.ceil(m.in_features * m.out_features / NF4_BLOCK)
+        blocks = math.ceil(m.in_features * m.out_features / BLOCKSIZE)
         if fmt == "nf4":
             constants += 4 * blocks + 16 * 4
         else:
-            constants += blocks + 4 * math.ceil(blocks / ABSMAX_BLOCK) + 4 + 16 * 4 + 256 * 4
+            constants += blocks + 4 * math.ceil(blocks / ABSMAX_BLOCKSIZE) + 4 + 16 * 4 + 256 * 4
     return {"weights": math.ceil(quantized / 2) + rest, "quantization constants": constants}
 
 
