@@ -1,6 +1,7 @@
 """The memory estimator agrees with what PyTorch really allocates and saves, and measures truly."""
 import warnings
 
+import pandas as pd
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
@@ -163,3 +164,25 @@ def test_footprint_table_puts_measurement_next_to_estimate(checkpoint):
     assert table["error %"].abs().max() < 0.1
     assert table.loc["nf4-dq", "get_memory_footprint MB"] < table.loc["nf4-dq", "measured MB"], "the footprint leaves out the constants"
     assert 0.5 < table.loc["nf4-dq", "bytes/param, block linears"] < 0.6
+
+
+def test_shared_code_tables_save_their_bytes_and_change_no_output(checkpoint):
+    """bitsandbytes copies its two code tables into every 4-bit layer; the course's loader keeps one copy."""
+    from ftcourse import quant
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = pd.concat([memory.footprint_table(checkpoint, formats=("nf4-dq",), device="cpu", share_code_tables=share)
+                           .assign(shared=share) for share in (False, True)])
+        model = memory.pretrained_loader(checkpoint, "nf4-dq", "cpu", share_code_tables=False)()
+    layers = len(memory.block_linears(model))
+    assert table["error %"].abs().max() < 0.1, "the estimate follows the loader either way"
+    saved = (table["measured MB"].iloc[0] - table["measured MB"].iloc[1]) * 1e6
+    assert saved == pytest.approx((layers - 1) * (16 + 256) * 4, abs=1)
+
+    ids = torch.randint(0, TINY["vocab_size"], (1, 12), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = model(input_ids=ids).logits
+        assert quant.share_code_tables(model) == (layers - 1) * (16 + 256) * 4
+        assert torch.equal(model(input_ids=ids).logits, before)
+    assert quant.share_code_tables(model) == 0, "a second call finds nothing left to share"

@@ -99,3 +99,10 @@ def test_bitsandbytes_quantization_loads_and_generates(quantization, layer):
     model, tokenizer = models.load(quantization=quantization, device="cpu")
     assert type(model.model.layers[0].self_attn.q_proj).__name__ == layer
     assert type(generate(model, tokenizer, [{"role": "user", "content": "Hello"}], max_new_tokens=4)) is str
+
+
+def test_nf4_layers_share_one_copy_of_the_code_tables():
+    model, _ = models.load(quantization="nf4", device="cpu")
+    states = [m.weight.quant_state for m in model.modules() if type(m).__name__ == "Linear4bit"]
+    assert len(states) == 7 * model.config.num_hidden_layers
+    assert len({s.code.data_ptr() for s in states}) == 1 and len({s.state2.code.data_ptr() for s in states}) == 1

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .env import device as default_device
+from . import quant
 from .quant import ABSMAX_BLOCKSIZE, BLOCKSIZE
 
 METHODS = ("full", "lora", "qlora")
@@ -129,7 +130,8 @@ def parameter_count(model: nn.Module) -> int:
 # ---------------------------------------------------------------- weights
 
 
-def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dtype | str = torch.bfloat16) -> dict[str, int]:
+def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dtype | str = torch.bfloat16,
+                  share_code_tables: bool = True) -> dict[str, int]:
     """Bytes of the weights in ``fmt`` and of the quantization constants that format needs.
 
     ``fmt`` is a dtype or ``fp32``/``bf16`` (every parameter in that dtype), or ``int8``,
@@ -142,8 +144,9 @@ def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dt
       fp32 absmax per block of 64, i.e. 4.5 bits per weight.
     - nf4-dq, with double quantization: the absmax as uint8 codes with one fp32 scale per 256
       and one fp32 mean: 4 + 8/64 + 32/(64*256) = 4.127 bits per weight, the paper's figure.
-      bitsandbytes also keeps, per layer, its own copy of the 16-value and 256-value code tables
-      (64 + 1024 bytes) and the mean (4 bytes); they are counted here since a measurement sees them.
+      bitsandbytes also keeps, per layer, the mean (4 bytes) and its own copy of the 16-value and
+      256-value code tables (64 + 1024 bytes); the course's loaders share one copy of the tables
+      (``quant.share_code_tables``), so they count once unless ``share_code_tables`` is False.
     """
     if isinstance(fmt, torch.dtype) or fmt not in ("int8", "nf4", "nf4-dq"):
         try:
@@ -160,13 +163,14 @@ def weight_memory(model_or_config, fmt: str | torch.dtype, other_dtype: torch.dt
     rest = (total - quantized) * nbytes(other_dtype) + buffers
     if fmt == "int8":
         return {"weights": quantized + rest, "quantization constants": sum(4 * m.out_features for m in linears.values())}
-    constants = 0
+    tables = 16 * 4 + (256 * 4 if fmt == "nf4-dq" else 0)
+    constants = tables if share_code_tables else tables * len(linears)
     for m in linears.values():
         blocks = math.ceil(m.in_features * m.out_features / BLOCKSIZE)
         if fmt == "nf4":
-            constants += 4 * blocks + 16 * 4
+            constants += 4 * blocks
         else:
-            constants += blocks + 4 * math.ceil(blocks / ABSMAX_BLOCKSIZE) + 4 + 16 * 4 + 256 * 4
+            constants += blocks + 4 * math.ceil(blocks / ABSMAX_BLOCKSIZE) + 4
     return {"weights": math.ceil(quantized / 2) + rest, "quantization constants": constants}
 
 
@@ -519,7 +523,8 @@ def bnb_config(fmt: str, compute_dtype: torch.dtype = torch.bfloat16):
     raise ValueError(f"weight format {fmt!r} is not one of {WEIGHT_FORMATS}")
 
 
-def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: torch.dtype | None = None) -> Callable[[], nn.Module]:
+def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: torch.dtype | None = None,
+                      share_code_tables: bool = True) -> Callable[[], nn.Module]:
     """A function that loads the checkpoint at ``path`` in weight format ``fmt`` onto ``device``.
 
     Unquantized parts load in bf16 (fp32 for ``fp32``). 4-bit layers compute in ``compute_dtype``:
@@ -532,6 +537,8 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
     conversion pointing into it, which keeps the whole mapping alive (the bytes of the
     quantized originals included) as long as one of them lives; each unquantized tensor is
     therefore copied into memory of its own, so that the model holds exactly its tensors.
+    4-bit layers then share one copy of bitsandbytes' code tables (``quant.share_code_tables``)
+    unless ``share_code_tables`` is False.
     """
     from transformers import AutoModelForCausalLM
 
@@ -557,6 +564,8 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
         for t in [*model.parameters(), *model.buffers()]:
             if t.device.type == "cpu" and t.is_floating_point():
                 t.data = t.data.clone()
+        if share_code_tables:
+            quant.share_code_tables(model)
         return model
 
     return load
@@ -665,7 +674,7 @@ def _error(estimated: float, measured: float) -> float:
     return 100 * (estimated - measured) / measured
 
 
-def footprint_table(path, formats=WEIGHT_FORMATS, device: str | None = None) -> pd.DataFrame:
+def footprint_table(path, formats=WEIGHT_FORMATS, device: str | None = None, share_code_tables: bool = True) -> pd.DataFrame:
     """Weights-only memory of the checkpoint at ``path`` in each format: measured, estimated, reported.
 
     ``get_memory_footprint`` is what transformers reports (parameters and buffers only); the
@@ -677,12 +686,12 @@ def footprint_table(path, formats=WEIGHT_FORMATS, device: str | None = None) -> 
     config = AutoConfig.from_pretrained(path)
     rows = []
     for fmt in formats:
-        m = measure_peak_memory(pretrained_loader(path, fmt, device), device)
+        m = measure_peak_memory(pretrained_loader(path, fmt, device, share_code_tables=share_code_tables), device)
         model = m.result
         linears = block_linears(model)
         quantized = sum(q.in_features * q.out_features for q in linears.values())
         plain = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()] if t.is_floating_point())
-        est = weight_memory(config, fmt)
+        est = weight_memory(config, fmt, share_code_tables=share_code_tables)
         rows.append({
             "format": fmt,
             "measured MB": m.retained / 1e6,

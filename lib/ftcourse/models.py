@@ -17,6 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 from transformers.utils import logging as hf_logging
 
 from .env import device as default_device
+from .quant import share_code_tables
 
 # peft 0.21 reads a property that transformers 5 deprecated; the warning says nothing a learner can act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
@@ -58,8 +59,9 @@ def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = N
     """``(model, tokenizer)`` for the course model, a local folder, or a hub id.
 
     ``dtype`` defaults to the weights' own (fp32 for the course model; fp16 around int8 weights);
-    ``quantization`` is None, ``"int8"`` or ``"nf4"``; ``device="auto"`` picks
-    the GPU when there is one.
+    ``quantization`` is None, ``"int8"`` or ``"nf4"`` (NF4 with double quantization, its 4-bit
+    layers sharing one copy of the code tables: ``quant.share_code_tables``); ``device="auto"``
+    picks the GPU when there is one.
     """
     source = COURSE_MODEL_DIR if str(name) == COURSE_MODEL else name
     if isinstance(dtype, str):
@@ -85,4 +87,6 @@ def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = N
         ) from None
     if quantized is None:
         model.to(target)
+    elif quantization == "nf4":
+        share_code_tables(model)
     return model.eval(), tokenizer
