@@ -28,8 +28,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .env import device as default_device
 from . import quant
+from .env import device as default_device
 from .quant import ABSMAX_BLOCKSIZE, BLOCKSIZE
 
 METHODS = ("full", "lora", "qlora")
