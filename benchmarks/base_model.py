@@ -5,6 +5,8 @@ Prints, in one run:
 - held-out perplexity on general English and on world prose, next to a unigram baseline;
 - the behaviour gap: LandAI layout and fact rates on 50 held-out parcels, zero-shot and
   after a LoRA fine-tune (peft) on 200 conversations x 3 epochs, with the fine-tune's seconds;
+- how well the base model reads those 50 records, asked in the corpus's own question-and-answer
+  form (no fine-tune): a fact it cannot read from a record, the fine-tuned summary can only guess;
 - the figures the build recorded (steps, tokens, wall time, load average).
 
 Run from the repository root:  .venv/bin/python benchmarks/base_model.py
@@ -18,6 +20,34 @@ import os
 import time
 
 import torch
+
+
+def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
+    """(right, asked) per fact, answered greedily after ``record\n\nQ: ...\nA:`` as in the corpus."""
+    from ftcourse.landai import verdict
+    from ftcourse.world.parcels import HIGH_FLOOD_ZONES
+
+    def answer(p, question: str, max_new_tokens: int) -> str:
+        ids = tokenizer(f"{p.record()}\n\nQ: {question}\nA:", return_tensors="pt").input_ids
+        with torch.no_grad():
+            out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
+
+    tally: dict[str, list[int]] = {}
+    for p in parcels:
+        branch = ("verdict, flood zone" if p.flood_zone in HIGH_FLOOD_ZONES else "verdict, steep" if p.slope_pct > 15
+                  else "verdict, no road" if p.road_access == "none" else "verdict, by zoning")
+        checks = {
+            "zoning code": answer(p, f"What is parcel {p.parcel_id} zoned?", 8).startswith(f"{p.zoning},"),
+            "flood zone": f"zone {p.flood_zone}." in answer(p, "What is the flood risk?", 12),
+            "slope": answer(p, "How steep is it?", 10) == f"The slope is {p.slope_pct:g}%.",
+            branch: verdict(p) in answer(p, "Can I build on it?", 48),
+        }
+        for fact, ok in checks.items():
+            tally.setdefault(fact, [0, 0])
+            tally[fact][0] += ok
+            tally[fact][1] += 1
+    return {fact: (right, asked) for fact, (right, asked) in tally.items()}
 
 
 def main() -> None:
@@ -42,6 +72,11 @@ def main() -> None:
     print("\nheld-out perplexity     model   unigram   unigram/model")
     for kind, v in ppl.items():
         print(f"  {kind:<20} {v['model']:>7.1f} {v['unigram']:>9.1f} {v['unigram'] / v['model']:>11.1f}x  ({v['tokens']:,} tokens)")
+
+    _, eval_parcels = modelcard.gap_parcels()
+    print(f"\nreading the {len(eval_parcels)} held-out records, base model, zero-shot Q&A:")
+    for fact, (right, asked) in read_back(model, tokenizer, eval_parcels).items():
+        print(f"  {fact:<22} {right:>3}/{asked}")
 
     gap = modelcard.behaviour_gap(model, tokenizer)
     print(f"\nLandAI buyer summaries on {gap.eval_parcels} held-out parcels   layout   facts")
