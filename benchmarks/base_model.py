@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 
 import torch
 
@@ -33,7 +34,7 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
             out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
         return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
 
-    tally: dict[str, list[int]] = {}
+    right, asked = Counter(), Counter()
     for p in parcels:
         branch = ("verdict, flood zone" if p.flood_zone in HIGH_FLOOD_ZONES else "verdict, steep" if p.slope_pct > 15
                   else "verdict, no road" if p.road_access == "none" else "verdict, by zoning")
@@ -43,11 +44,9 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
             "slope": answer(p, "How steep is it?", 10) == f"The slope is {p.slope_pct:g}%.",
             branch: verdict(p) in answer(p, "Can I build on it?", 48),
         }
-        for fact, ok in checks.items():
-            tally.setdefault(fact, [0, 0])
-            tally[fact][0] += ok
-            tally[fact][1] += 1
-    return {fact: (right, asked) for fact, (right, asked) in tally.items()}
+        right.update(fact for fact, ok in checks.items() if ok)
+        asked.update(checks.keys())
+    return {fact: (right[fact], n) for fact, n in asked.items()}
 
 
 def main() -> None:

@@ -87,6 +87,6 @@ def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = N
         ) from None
     if quantized is None:
         model.to(target)
-    elif quantization == "nf4":
-        share_code_tables(model)
+    else:
+        share_code_tables(model)  # NF4 layers only; int8 layers hold no code table
     return model.eval(), tokenizer
