@@ -7,6 +7,7 @@ Prints, in one run:
   after a LoRA fine-tune (peft) on 200 conversations x 3 epochs, with the fine-tune's seconds;
 - how well the base model reads those 50 records, asked in the corpus's own question-and-answer
   form (no fine-tune): a fact it cannot read from a record, the fine-tuned summary can only guess;
+- whether it can copy at all: random tokens, and those records, written twice;
 - the figures the build recorded (steps, tokens, wall time, load average).
 
 Run from the repository root:  .venv/bin/python benchmarks/base_model.py
@@ -49,6 +50,37 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
     return {fact: (right[fact], n) for fact, n in asked.items()}
 
 
+@torch.no_grad()
+def copying(model, tokenizer, parcels, *, rows: int = 16, length: int = 40) -> dict[str, float]:
+    """Next-token accuracy where the right token is already in the context, read back word for word.
+
+    Random tokens written twice can be continued only by copying (what an induction head does);
+    a record written twice, as the corpus's record updates write it, is the same skill on the
+    course's own text, graded on the values (what follows each ``key:``) of the second copy.
+    """
+    random_ids = torch.randint(len(tokenizer.all_special_ids), len(tokenizer), (rows, length),
+                               generator=torch.Generator().manual_seed(0))
+    ids = torch.cat([torch.full((rows, 1), tokenizer.bos_token_id), random_ids, random_ids], 1)
+    guess = model(ids).logits.argmax(-1)
+    random_right = (guess[:, length + 1:-1] == ids[:, length + 2:]).float().mean().item()
+
+    right = asked = 0
+    for p in parcels:
+        head = f"before:\n{p.record()}\n\nafter:\n"
+        text = head + p.record()
+        values, at = [], len(head)
+        for line in p.record().splitlines():
+            values.append((at + line.index(": ") + 1, at + len(line)))  # a value's token holds its space
+            at += len(line) + 1
+        enc = tokenizer(text, return_offsets_mapping=True)
+        guess = model(torch.tensor([enc.input_ids])).logits[0].argmax(-1)
+        for i, (start, _) in enumerate(enc.offset_mapping):
+            if any(a <= start < b for a, b in values):
+                right += int(guess[i - 1]) == enc.input_ids[i]
+                asked += 1
+    return {"random tokens, second copy": random_right, "record values, second copy": right / asked}
+
+
 def main() -> None:
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
@@ -76,6 +108,10 @@ def main() -> None:
     print(f"\nreading the {len(eval_parcels)} held-out records, base model, zero-shot Q&A:")
     for fact, (right, asked) in read_back(model, tokenizer, eval_parcels).items():
         print(f"  {fact:<22} {right:>3}/{asked}")
+
+    print("\ncopying from the context, next-token accuracy (teacher-forced):")
+    for what, rate in copying(model, tokenizer, eval_parcels).items():
+        print(f"  {what:<27} {rate:>5.0%}")
 
     gap = modelcard.behaviour_gap(model, tokenizer)
     print(f"\nLandAI buyer summaries on {gap.eval_parcels} held-out parcels   layout   facts")
