@@ -62,17 +62,18 @@ def copying(model, tokenizer, parcels, *, rows: int = 16, length: int = 40) -> d
                                generator=torch.Generator().manual_seed(0))
     ids = torch.cat([torch.full((rows, 1), tokenizer.bos_token_id), random_ids, random_ids], 1)
     guess = model(ids).logits.argmax(-1)
+    # graded from the copy's second token on: its first cannot be foreseen
     random_right = (guess[:, length + 1:-1] == ids[:, length + 2:]).float().mean().item()
 
     right = asked = 0
     for p in parcels:
-        head = f"before:\n{p.record()}\n\nafter:\n"
-        text = head + p.record()
+        record = p.record()
+        head = f"before:\n{record}\n\nafter:\n"
         values, at = [], len(head)
-        for line in p.record().splitlines():
+        for line in record.splitlines():
             values.append((at + line.index(": ") + 1, at + len(line)))  # a value's token holds its space
             at += len(line) + 1
-        enc = tokenizer(text, return_offsets_mapping=True)
+        enc = tokenizer(head + record, return_offsets_mapping=True)
         guess = model(torch.tensor([enc.input_ids])).logits[0].argmax(-1)
         for i, (start, _) in enumerate(enc.offset_mapping):
             if any(a <= start < b for a, b in values):
