@@ -24,21 +24,24 @@ from collections import Counter
 import torch
 
 
+@torch.no_grad()
 def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
-    """(right, asked) per fact, answered greedily after ``record\n\nQ: ...\nA:`` as in the corpus."""
+    """(right, asked) per fact, answered greedily after ``record\n\nQ: ...\nA:`` as in the corpus.
+
+    The verdict is counted per branch of LandAI's rule, told apart by the verdict's own words.
+    """
     from ftcourse.landai import verdict
-    from ftcourse.world.parcels import HIGH_FLOOD_ZONES
 
     def answer(p, question: str, max_new_tokens: int) -> str:
         ids = tokenizer(f"{p.record()}\n\nQ: {question}\nA:", return_tensors="pt").input_ids
-        with torch.no_grad():
-            out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
         return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
 
+    branches = {"high flood risk": "verdict, flood zone", "steep terrain": "verdict, steep",
+                "securing road access": "verdict, no road"}
     right, asked = Counter(), Counter()
     for p in parcels:
-        branch = ("verdict, flood zone" if p.flood_zone in HIGH_FLOOD_ZONES else "verdict, steep" if p.slope_pct > 15
-                  else "verdict, no road" if p.road_access == "none" else "verdict, by zoning")
+        branch = next((name for end, name in branches.items() if verdict(p).endswith(end)), "verdict, by zoning")
         checks = {
             "zoning code": answer(p, f"What is parcel {p.parcel_id} zoned?", 8).startswith(f"{p.zoning},"),
             "flood zone": f"zone {p.flood_zone}." in answer(p, "What is the flood risk?", 12),
