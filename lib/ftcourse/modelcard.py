@@ -83,6 +83,7 @@ class Gap:
     epochs: int
     base_example: str
     tuned_example: str
+    batch_size: int
 
 
 def gap_parcels(n_train: int = 200, n_eval: int = 50) -> tuple[list, list]:
@@ -92,8 +93,12 @@ def gap_parcels(n_train: int = 200, n_eval: int = 50) -> tuple[list, list]:
 
 
 def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epochs: int = 3, lr: float = 2e-3,
-                  r: int = 16, seed: int = 0, progress: bool = True) -> Gap:
-    """LandAI layout and fact rates of ``model`` zero-shot, then after a LoRA fine-tune of a copy (peft)."""
+                  r: int = 16, batch_size: int = 4, seed: int = 0, progress: bool = True) -> Gap:
+    """LandAI layout and fact rates of ``model`` zero-shot, then after a LoRA fine-tune of a copy (peft).
+
+    Batches of 4 give 150 optimizer steps: the verdict's rare branches (7 landlocked
+    and 13 steep parcels of the 200) get twice the updates they would in batches of 8.
+    """
     from peft import LoraConfig, get_peft_model
 
     train_parcels, eval_parcels = gap_parcels(n_train, n_eval)
@@ -103,10 +108,10 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
         warnings.simplefilter("ignore", FutureWarning)
         tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
     history = finetune(tuned, tokenizer, [landai.conversation(p) for p in train_parcels], epochs=epochs, lr=lr,
-                       seed=seed, progress=progress)
+                       batch_size=batch_size, seed=seed, progress=progress)
     after = landai.evaluate(tuned, tokenizer, eval_parcels)
     return Gap(before.layout_rate, before.facts_rate, after.layout_rate, after.facts_rate, history.seconds,
-               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0])
+               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0], batch_size)
 
 
 def machine() -> dict[str, str]:
@@ -160,7 +165,7 @@ corpus nor the fine-tuning set), asked with LandAI's system prompt and a user pr
 | | layout right | facts right (zoning, flood zone, verdict) |
 |---|---|---|
 | base model, zero-shot | {gap.base_layout:.0%} | {gap.base_facts:.0%} |
-| after LoRA (r=16, all linear layers) on {gap.train_examples} conversations x {gap.epochs} epochs | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
+| after LoRA (r=16, all linear layers) on {gap.train_examples} conversations x {gap.epochs} epochs, batches of {gap.batch_size} | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
 
 The fine-tune took {gap.finetune_seconds:.0f} s. A base-model reply, then the fine-tuned one, for the same parcel:
 

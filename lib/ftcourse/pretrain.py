@@ -101,12 +101,30 @@ def _lr(recipe: Recipe, step: int, total: int) -> float:
     return recipe.min_lr + 0.5 * (recipe.lr - recipe.min_lr) * (1 + math.cos(math.pi * progress))
 
 
+def document_positions(rows: torch.Tensor, bos_id: int) -> torch.Tensor:
+    """Position ids that restart at every document's begin token.
+
+    Given with no attention mask, they make transformers keep the documents packed
+    into a row apart: each one attends only to itself, as a prompt does later,
+    instead of also to the tail of whatever document came before it. A record
+    read from a row of unrelated records is a harder lesson than the one needed.
+    """
+    index = torch.arange(rows.shape[1]).expand_as(rows)
+    start = torch.where(rows == bos_id, index, torch.zeros_like(index)).cummax(dim=1).values
+    return index - start
+
+
+def _loss(model, rows: torch.Tensor) -> torch.Tensor:
+    positions = document_positions(rows, model.config.bos_token_id)
+    return model(input_ids=rows, position_ids=positions, labels=rows, use_cache=False).loss
+
+
 @torch.no_grad()
 def mean_loss(model, rows: torch.Tensor, batch_size: int = 8) -> float:
-    """Mean next-token loss per predicted token over ``rows``."""
+    """Mean next-token loss per predicted token over ``rows``, each document seeing only itself."""
     was_training = model.training
     model.eval()
-    losses = [float(model(input_ids=rows[i:i + batch_size], labels=rows[i:i + batch_size]).loss) * len(rows[i:i + batch_size])
+    losses = [float(_loss(model, rows[i:i + batch_size])) * len(rows[i:i + batch_size])
               for i in range(0, len(rows), batch_size)]
     model.train(was_training)
     return sum(losses) / len(rows)
@@ -144,7 +162,7 @@ def pretrain(recipe: Recipe = Recipe(), *, progress: bool = True):
         for group in optimizer.param_groups:
             group["lr"] = _lr(recipe, step, total)
         batch = train_rows[step * recipe.batch_size:(step + 1) * recipe.batch_size]  # in corpus order: a curriculum
-        loss = model(input_ids=batch, labels=batch).loss
+        loss = _loss(model, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
