@@ -96,8 +96,8 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
                   r: int = 16, batch_size: int = 4, seed: int = 0, progress: bool = True) -> Gap:
     """LandAI layout and fact rates of ``model`` zero-shot, then after a LoRA fine-tune of a copy (peft).
 
-    Batches of 4 give 150 optimizer steps: the verdict's rare branches (7 landlocked
-    and 13 steep parcels of the 200) get twice the updates they would in batches of 8.
+    Batches of 4 give 150 optimizer steps on 200 conversations: the verdict's rare
+    branches (the few steep and landlocked parcels) get twice the updates of batches of 8.
     """
     from peft import LoraConfig, get_peft_model
 
