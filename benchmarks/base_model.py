@@ -4,7 +4,7 @@ Prints, in one run:
 - load time and size of the course model;
 - held-out perplexity on general English and on world prose, next to a unigram baseline;
 - the behaviour gap: LandAI layout and fact rates on 50 held-out parcels, zero-shot and
-  after a LoRA fine-tune (peft) on 200 conversations x 3 epochs in batches of 4, with the fine-tune's seconds;
+  after the model card's LoRA fine-tune (peft) on 200 conversations, with the fine-tune's seconds;
 - how well the base model reads those 50 records, asked in the corpus's own question-and-answer
   form (no fine-tune): a fact it cannot read from a record, the fine-tuned summary can only guess;
 - whether it can copy at all: random tokens, and those records, written twice;
