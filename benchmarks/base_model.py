@@ -4,7 +4,9 @@ Prints, in one run:
 - load time and size of the course model;
 - held-out perplexity on general English and on world prose, next to a unigram baseline;
 - the behaviour gap: LandAI layout and fact rates on 50 held-out parcels, zero-shot and
-  after the model card's LoRA fine-tune (peft) on 200 conversations, with the fine-tune's seconds;
+  after the model card's LoRA fine-tune (peft) on 200 conversations, with the fine-tune's seconds,
+  then what the fine-tuned summaries get right fact by fact (the verdict per branch of its rule) and
+  bullet by bullet (a bullet of numbers is right only if they were copied from the record);
 - how well the base model reads those 50 records, asked in the corpus's own question-and-answer
   form (no fine-tune): a fact it cannot read from a record, the fine-tuned summary can only guess;
 - whether it can copy at all: random tokens, and those records, written twice;
@@ -28,25 +30,22 @@ import torch
 def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
     """(right, asked) per fact, answered greedily after ``record\n\nQ: ...\nA:`` as in the corpus.
 
-    The verdict is counted per branch of LandAI's rule, told apart by the verdict's own words.
+    The verdict is counted per branch of LandAI's rule (``landai.branch``).
     """
-    from ftcourse.landai import verdict
+    from ftcourse.landai import branch, verdict
 
     def answer(p, question: str, max_new_tokens: int) -> str:
         ids = tokenizer(f"{p.record()}\n\nQ: {question}\nA:", return_tensors="pt").input_ids
         out = model.generate(ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
         return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
 
-    branches = {"high flood risk": "verdict, flood zone", "steep terrain": "verdict, steep",
-                "securing road access": "verdict, no road"}
     right, asked = Counter(), Counter()
     for p in parcels:
-        branch = next((name for end, name in branches.items() if verdict(p).endswith(end)), "verdict, by zoning")
         checks = {
             "zoning code": answer(p, f"What is parcel {p.parcel_id} zoned?", 8).startswith(f"{p.zoning},"),
             "flood zone": f"zone {p.flood_zone}." in answer(p, "What is the flood risk?", 12),
             "slope": answer(p, "How steep is it?", 10) == f"The slope is {p.slope_pct:g}%.",
-            branch: verdict(p) in answer(p, "Can I build on it?", 48),
+            f"verdict, {branch(p)}": verdict(p) in answer(p, "Can I build on it?", 48),
         }
         right.update(fact for fact, ok in checks.items() if ok)
         asked.update(checks.keys())
@@ -126,6 +125,11 @@ def main() -> None:
     for label, layout, facts in rows:
         print(f"{label:<56}{layout:>6}{facts:>8}")
     print(f"  fine-tune: {gap.finetune_seconds:.1f} s (target < 60 s)")
+    print("\nafter the fine-tune, right per fact (the verdict by the branch of the rule that decides it):")
+    for fact, (right, asked) in gap.tuned_by_fact.items():
+        print(f"  {fact:<22} {right:>3}/{asked}")
+    print("bullets exactly as the target (numbers copied from the record, not just a plausible layout):")
+    print("  " + ", ".join(f"{name} {n}/{gap.eval_parcels}" for name, n in gap.tuned_fields.items()))
 
     built = json.loads((models.COURSE_MODEL_DIR / "metrics.json").read_text())
     log = built["log"]

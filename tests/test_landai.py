@@ -132,3 +132,28 @@ def test_nothing_is_not_a_summary():
     for text in ("", "   ", "I cannot help with that."):
         check = landai.check_summary(text, EXAMPLE)
         assert not check.layout_ok and not check.facts_ok
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"flood_zone": "AE", "slope_pct": 30.0, "road_access": "none"}, "flood"),
+    ({"flood_zone": "X500", "slope_pct": 16.0, "road_access": "none"}, "steep"),
+    ({"slope_pct": 15.0, "road_access": "none"}, "no road"),
+    ({"slope_pct": 15.0}, "zoning"),
+])
+def test_branch_names_the_rule_that_decides_and_verdict_follows_it(changes, expected):
+    p = with_(**changes)
+    assert landai.branch(p) == expected
+    assert landai.branch(p) == "zoning" or landai.verdict(p) == landai.verdict(with_(zoning="MU", **changes))
+
+
+def test_tally_counts_each_fact_and_the_verdict_per_branch():
+    steep, landlocked = with_(slope_pct=20.0), with_(road_access="none")
+    wrong_verdict = landai.buyer_summary(steep).replace("not recommended for building: steep terrain",
+                                                         "suitable for residential development")
+    wrong_zone = landai.buyer_summary(EXAMPLE).replace("(zone X)", "(zone AE)").replace("4% slope", "5% slope")
+    checks = [landai.check_summary(text, p) for text, p in
+              [(wrong_verdict, steep), (landai.buyer_summary(landlocked), landlocked), (wrong_zone, EXAMPLE)]]
+    facts, fields = landai.tally([steep, landlocked, EXAMPLE], checks)
+    assert facts == {"zoning": (3, 3), "flood zone": (2, 3), "verdict, steep": (0, 1), "verdict, no road": (1, 1),
+                     "verdict, zoning": (1, 1)}
+    assert fields["Zoning"] == 3 and fields["Flood risk"] == 2 and fields["Size and terrain"] == 2 and fields["Verdict"] == 2

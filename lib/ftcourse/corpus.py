@@ -26,9 +26,9 @@ import warnings
 import zlib
 from dataclasses import dataclass, field, replace
 
-from .landai import verdict
+from .landai import branch, verdict
 from .world import commits, pretraining_parcels, tickets
-from .world.parcels import COURSE_IDS, FLOOD_RISK, HIGH_FLOOD_ZONES, ZONING, Parcel
+from .world.parcels import COURSE_IDS, FLOOD_RISK, ZONING, Parcel
 
 # Modules that open windows, print on import, or are test suites rather than text.
 _SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3", "ensurepip",
@@ -147,14 +147,14 @@ def _facts(p: Parcel, r: random.Random) -> list[str]:
 
 def _reasoning(p: Parcel, r: random.Random) -> str:
     """The verdict argued in sentences, ending in the verdict's exact words."""
-    v, slope = verdict(p), f"{p.slope_pct:g}"
-    if p.flood_zone in HIGH_FLOOD_ZONES:
+    v, slope, decided_by = verdict(p), f"{p.slope_pct:g}", branch(p)
+    if decided_by == "flood":
         why = r.choice([f"Zone {p.flood_zone} is a high-risk flood zone.", f"Because it is in flood zone {p.flood_zone},",
                         f"Flood zone {p.flood_zone} means a real chance of flooding,"])
-    elif p.slope_pct > 15:
+    elif decided_by == "steep":
         why = r.choice([f"Its slope of {slope}% is above 15%.", f"At {slope}%, the slope is steeper than 15%,",
                         f"The flood risk is {p.flood_risk}, but the slope of {slope}% is over the 15% limit,"])
-    elif p.road_access == "none":
+    elif decided_by == "no road":
         why = r.choice(["Flood risk and slope are fine, but no road reaches it,", "It has no road access,",
                         f"With zone {p.flood_zone} and a {slope}% slope the land itself is fine, but there is no road,"])
     else:

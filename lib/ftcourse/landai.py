@@ -16,6 +16,7 @@ The verdict rule, first match wins:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .world.parcels import HIGH_FLOOD_ZONES, Parcel
@@ -32,15 +33,27 @@ _USES = {"R": "residential development", "C": "commercial development", "AG": "a
 _HEADER = re.compile(r"\*\*Parcel (\d+) — Buyer Summary\*\*")
 
 
+BRANCHES = ("flood", "steep", "no road", "zoning")  # the verdict rule's branches, in the order they are tried
+_RULED_OUT = {"flood": "not recommended for building: high flood risk",
+              "steep": "not recommended for building: steep terrain",
+              "no road": "buildable only after securing road access"}
+
+
+def branch(parcel: Parcel) -> str:
+    """Which branch of the verdict rule decides this parcel (one of ``BRANCHES``): the first that applies."""
+    if parcel.flood_zone in HIGH_FLOOD_ZONES:
+        return "flood"
+    if parcel.slope_pct > 15:
+        return "steep"
+    if parcel.road_access == "none":
+        return "no road"
+    return "zoning"
+
+
 def verdict(parcel: Parcel) -> str:
     """The verdict bullet's text (without the final period), by the rule in the module docstring."""
-    if parcel.flood_zone in HIGH_FLOOD_ZONES:
-        return "not recommended for building: high flood risk"
-    if parcel.slope_pct > 15:
-        return "not recommended for building: steep terrain"
-    if parcel.road_access == "none":
-        return "buildable only after securing road access"
-    return "suitable for " + _USES[parcel.zoning.split("-")[0]]
+    decided_by = branch(parcel)
+    return _RULED_OUT.get(decided_by) or "suitable for " + _USES[parcel.zoning.split("-")[0]]
 
 
 def user_prompt(parcel: Parcel) -> str:
@@ -82,6 +95,7 @@ class SummaryCheck:
     layout_ok: bool  # the header and the six labelled bullets in order, nothing else
     facts_ok: bool  # zoning code, flood zone and verdict agree with the record
     fields: dict[str, bool] = field(default_factory=dict)  # header and each bullet: exactly as the target
+    facts: dict[str, bool] = field(default_factory=dict)  # "zoning", "flood zone", "verdict": each as the record has it
     problems: list[str] = field(default_factory=list)
 
 
@@ -127,7 +141,7 @@ def check_summary(text: str, parcel: Parcel) -> SummaryCheck:
         "verdict": said == verdict(parcel),
     }
     problems += [f"the {name} does not match the record" for name, ok in facts.items() if not ok]
-    return SummaryCheck(layout_ok=layout_ok, facts_ok=all(facts.values()), fields=fields, problems=problems)
+    return SummaryCheck(layout_ok=layout_ok, facts_ok=all(facts.values()), fields=fields, facts=facts, problems=problems)
 
 
 @dataclass
@@ -136,6 +150,22 @@ class Scores:
     facts_rate: float
     replies: list[str]
     checks: list[SummaryCheck]
+    facts: dict[str, tuple[int, int]]  # (right, asked) per fact, the verdict per branch of the rule: what falls short
+    fields: dict[str, int]  # replies with the header, and with each bullet, exactly as the target
+
+
+def tally(parcels: list[Parcel], checks: list[SummaryCheck]) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """The ``facts`` and ``fields`` of ``Scores``: a rate of 80% says little until it says which fact, on which parcels."""
+    right, asked = Counter(), Counter()
+    for p, check in zip(parcels, checks):
+        for fact, ok in check.facts.items():
+            name = f"verdict, {branch(p)}" if fact == "verdict" else fact
+            asked[name] += 1
+            right[name] += ok
+    order = ["zoning", "flood zone", *(f"verdict, {b}" for b in BRANCHES)]
+    fields = Counter(name for check in checks for name, ok in check.fields.items() if ok)
+    return ({name: (right[name], asked[name]) for name in order if asked[name]},
+            {name: fields[name] for name in ("header", *REQUIRED_FIELDS)})
 
 
 def evaluate(model, tokenizer, parcels: list[Parcel], *, max_new_tokens: int = 160) -> Scores:
@@ -145,4 +175,5 @@ def evaluate(model, tokenizer, parcels: list[Parcel], *, max_new_tokens: int = 1
     replies = generate_many(model, tokenizer, [conversation(p)["messages"] for p in parcels], max_new_tokens)
     checks = [check_summary(text, p) for text, p in zip(replies, parcels)]
     n = max(len(checks), 1)
-    return Scores(sum(c.layout_ok for c in checks) / n, sum(c.facts_ok for c in checks) / n, replies, checks)
+    return Scores(sum(c.layout_ok for c in checks) / n, sum(c.facts_ok for c in checks) / n, replies, checks,
+                  *tally(parcels, checks))

@@ -84,6 +84,8 @@ class Gap:
     base_example: str
     tuned_example: str
     batch_size: int
+    tuned_by_fact: dict[str, tuple[int, int]]  # (right, asked) after the fine-tune: see landai.Scores.facts
+    tuned_fields: dict[str, int]  # fine-tuned replies with each bullet exactly as the target
 
 
 def gap_parcels(n_train: int = 200, n_eval: int = 50) -> tuple[list, list]:
@@ -111,7 +113,8 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
                        batch_size=batch_size, seed=seed, progress=progress)
     after = landai.evaluate(tuned, tokenizer, eval_parcels)
     return Gap(before.layout_rate, before.facts_rate, after.layout_rate, after.facts_rate, history.seconds,
-               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0], batch_size)
+               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0], batch_size,
+               after.facts, after.fields)
 
 
 def machine() -> dict[str, str]:
