@@ -150,12 +150,13 @@ class Scores:
     facts_rate: float
     replies: list[str]
     checks: list[SummaryCheck]
-    facts: dict[str, tuple[int, int]]  # (right, asked) per fact, the verdict per branch of the rule: what falls short
-    fields: dict[str, int]  # replies with the header, and with each bullet, exactly as the target
 
 
 def tally(parcels: list[Parcel], checks: list[SummaryCheck]) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
-    """The ``facts`` and ``fields`` of ``Scores``: a rate of 80% says little until it says which fact, on which parcels."""
+    """(right, asked) per fact, the verdict per branch of its rule; and how many replies have each bullet exactly right.
+
+    A facts rate of 80% says little until it says which fact, on which parcels.
+    """
     right, asked = Counter(), Counter()
     for p, check in zip(parcels, checks):
         for fact, ok in check.facts.items():
@@ -175,5 +176,4 @@ def evaluate(model, tokenizer, parcels: list[Parcel], *, max_new_tokens: int = 1
     replies = generate_many(model, tokenizer, [conversation(p)["messages"] for p in parcels], max_new_tokens)
     checks = [check_summary(text, p) for text, p in zip(replies, parcels)]
     n = max(len(checks), 1)
-    return Scores(sum(c.layout_ok for c in checks) / n, sum(c.facts_ok for c in checks) / n, replies, checks,
-                  *tally(parcels, checks))
+    return Scores(sum(c.layout_ok for c in checks) / n, sum(c.facts_ok for c in checks) / n, replies, checks)

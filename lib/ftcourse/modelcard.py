@@ -84,7 +84,7 @@ class Gap:
     base_example: str
     tuned_example: str
     batch_size: int
-    tuned_by_fact: dict[str, tuple[int, int]]  # (right, asked) after the fine-tune: see landai.Scores.facts
+    tuned_by_fact: dict[str, tuple[int, int]]  # (right, asked) after the fine-tune: see landai.tally
     tuned_fields: dict[str, int]  # fine-tuned replies with each bullet exactly as the target
 
 
@@ -114,7 +114,7 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
     after = landai.evaluate(tuned, tokenizer, eval_parcels)
     return Gap(before.layout_rate, before.facts_rate, after.layout_rate, after.facts_rate, history.seconds,
                len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0], batch_size,
-               after.facts, after.fields)
+               *landai.tally(eval_parcels, after.checks))
 
 
 def machine() -> dict[str, str]:
