@@ -186,3 +186,17 @@ def test_shared_code_tables_save_their_bytes_and_change_no_output(checkpoint):
         assert quant.share_code_tables(model) == (layers - 1) * (16 + 256) * 4
         assert torch.equal(model(input_ids=ids).logits, before)
     assert quant.share_code_tables(model) == 0, "a second call finds nothing left to share"
+
+
+def test_4bit_layers_keep_their_storage_through_inference(checkpoint):
+    """bitsandbytes would repack 4-bit layers on AVX512-BF16 CPUs at the first eval-mode pass; the loader keeps QLoRA's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = memory.pretrained_loader(checkpoint, "nf4-dq", "cpu")()
+    ids = torch.randint(0, TINY["vocab_size"], (1, 12), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        training = model.train()(input_ids=ids).logits
+        inference = model.eval()(input_ids=ids).logits
+    states = [layer.weight.quant_state for layer in memory.block_linears(model).values()]
+    assert all(s.nested and not getattr(s, "packing_format_for_cpu", False) for s in states), "absmax stays double-quantized"
+    assert torch.equal(inference, training), "the same arithmetic in eval mode as in training"

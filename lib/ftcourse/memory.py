@@ -538,7 +538,8 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
     quantized originals included) as long as one of them lives; each unquantized tensor is
     therefore copied into memory of its own, so that the model holds exactly its tensors.
     4-bit layers then share one copy of bitsandbytes' code tables (``quant.share_code_tables``)
-    unless ``share_code_tables`` is False.
+    unless ``share_code_tables`` is False, and keep QLoRA's storage on every CPU
+    (``quant.keep_qlora_layout``).
     """
     from transformers import AutoModelForCausalLM
 
@@ -566,6 +567,7 @@ def pretrained_loader(path, fmt: str, device: str | None = None, compute_dtype: 
                 t.data = t.data.clone()
         if share_code_tables:
             quant.share_code_tables(model)
+        quant.keep_qlora_layout(model)
         return model
 
     return load

@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 from transformers.utils import logging as hf_logging
 
 from .env import device as default_device
-from .quant import share_code_tables
+from .quant import keep_qlora_layout, share_code_tables
 
 # peft 0.21 reads a property that transformers 5 deprecated; the warning says nothing a learner can act on.
 warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
@@ -60,7 +60,8 @@ def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = N
 
     ``dtype`` defaults to the weights' own (fp32 for the course model; fp16 around int8 weights);
     ``quantization`` is None, ``"int8"`` or ``"nf4"`` (NF4 with double quantization, its 4-bit
-    layers sharing one copy of the code tables: ``quant.share_code_tables``); ``device="auto"``
+    layers sharing one copy of the code tables, ``quant.share_code_tables``, and keeping that
+    storage on every CPU, ``quant.keep_qlora_layout``); ``device="auto"``
     picks the GPU when there is one.
     """
     source = COURSE_MODEL_DIR if str(name) == COURSE_MODEL else name
@@ -89,4 +90,5 @@ def load(name: str | Path = COURSE_MODEL, *, dtype: torch.dtype | str | None = N
         model.to(target)
     else:
         share_code_tables(model)  # NF4 layers only; int8 layers hold no code table
+        keep_qlora_layout(model)
     return model.eval(), tokenizer

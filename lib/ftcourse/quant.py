@@ -27,6 +27,9 @@ How this matches bitsandbytes 0.50 (``bitsandbytes.functional.quantize_4bit``), 
   ``quantize_4bit`` uses on CPU, searches the code approximately and picks a farther code for
   about 0.1-1% of the absmax values (mostly nearly equidistant pairs), so there the 8-bit codes
   differ; the 4-bit codes never do.
+- Dequantization: code value times its block's absmax, equal to bitsandbytes' PyTorch kernel.
+  Its AVX-512 CPU kernel scales some values by a neighbouring block's absmax when a row's length
+  is even but not a multiple of the block size, so there it is farther from the weights.
 """
 from __future__ import annotations
 
@@ -210,3 +213,20 @@ def share_code_tables(model: torch.nn.Module) -> int:
                 holder.code = first
                 freed += code.numel() * code.element_size()
     return freed
+
+
+def keep_qlora_layout(model: torch.nn.Module) -> int:
+    """Keep every 4-bit layer in the storage QLoRA describes when it runs for inference; returns layers kept.
+
+    On a CPU with AVX512-BF16, bitsandbytes repacks a 4-bit layer the first time it runs in eval
+    mode without gradients: the absmax constants are expanded to bf16 (double quantization undone)
+    and the product is computed in bf16 whatever the compute dtype. Bytes and outputs would then
+    depend on the learner's CPU and on whether a forward pass has happened; the course keeps them
+    the same everywhere. (Layers whose sizes are not multiples of 32 and 64 would fail to repack.)
+    """
+    kept = 0
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+            kept += 1
+    return kept
