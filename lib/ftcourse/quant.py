@@ -222,7 +222,8 @@ def keep_qlora_layout(model: torch.nn.Module) -> int:
     mode without gradients: the absmax constants are expanded to bf16 (double quantization undone)
     and the product is computed in bf16 whatever the compute dtype. Bytes and outputs would then
     depend on the learner's CPU and on whether a forward pass has happened; the course keeps them
-    the same everywhere. (Layers whose sizes are not multiples of 32 and 64 would fail to repack.)
+    the same everywhere. (A layer whose out_features is not a multiple of 32, or whose in_features
+    is not one of the block size, would even fail there with an AssertionError.)
     """
     kept = 0
     for module in model.modules():
