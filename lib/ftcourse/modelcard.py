@@ -181,6 +181,7 @@ The fine-tune took {gap.finetune_seconds:.0f} s. A base-model reply, then the fi
 ```"""
     sample_text = "\n\n".join(f"**{prompt!r}** →\n```text\n{prompt}{text}\n```" for prompt, text in texts.items())
     load = log.load_average or [float("nan")]
+    warm = log.copy_loss or [float("nan")]
     card = f"""---
 library_name: transformers
 license: mit
@@ -236,7 +237,12 @@ as an answer, or a ticket's JSON record; the test suite scans it for all three.
 
 {len(log.steps):,} steps of {log.recipe.batch_size} x {log.recipe.context} tokens ({log.tokens:,} tokens, one pass), AdamW
 (betas 0.9/0.95, weight decay {log.recipe.weight_decay}), learning rate {log.recipe.lr} with {log.recipe.warmup_steps} warmup
-steps and cosine decay to {log.recipe.min_lr}, gradient clipping at 1.0, seed {log.recipe.seed}.
+steps and cosine decay to {log.recipe.min_lr}, gradient clipping at 1.0, seed {log.recipe.seed}. Documents packed into a
+row are kept apart: positions restart at each one, so it attends only to itself, as a prompt does later.
+
+Copying from the context does not form from the text alone in this budget, so the run opens with
+{log.recipe.copy_warmup_steps} steps of {log.recipe.copy_warmup_batch} x {log.recipe.copy_length} tokens of random strings, each
+written twice, the loss on the second copy only (cross-entropy {warm[0]:.2f} at its first step, {warm[-1]:.2f} at its last).
 Wall time: corpus and tokenizer {log.seconds['corpus and tokenizer']:.0f} s, training {log.seconds['training'] / 60:.1f} min,
 whole build {extra.get('build_minutes', float('nan')):.1f} min, on {info['cpu cores']} CPU cores (torch {info['torch']},
 transformers {info['transformers']}, {info['platform']}). Load average during training: {min(load):.1f} to

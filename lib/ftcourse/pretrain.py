@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,13 +40,17 @@ class Recipe:
     corpus_scale: float = 1.0
     general_repeats: int = 3
     max_steps: int | None = None  # None: one pass over the corpus
+    copy_warmup_steps: int = 600  # steps of copying random strings before any text (see copy_rows)
+    copy_warmup_batch: int = 16
+    copy_length: int = 128
     eval_every: int = 100
     eval_sequences: int = 24  # held-out sequences per kind for the loss curve
     seed: int = 0
 
 
 SMOKE = Recipe(hidden_size=64, layers=2, heads=4, intermediate_size=128, vocab_size=600, context=128, batch_size=4,
-               corpus_scale=0.01, general_repeats=1, max_steps=12, warmup_steps=4, eval_every=6, eval_sequences=2)
+               corpus_scale=0.01, general_repeats=1, max_steps=12, warmup_steps=4, eval_every=6, eval_sequences=2,
+               copy_warmup_steps=4, copy_warmup_batch=2, copy_length=64)
 
 
 @dataclass
@@ -60,6 +65,7 @@ class PretrainLog:
     corpus_parts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     load_average: list[float] = field(default_factory=list)  # 1-minute load at each evaluation: was the CPU shared?
+    copy_loss: list[float] = field(default_factory=list)  # on the second copies, one per warm-up step
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,9 +120,44 @@ def document_positions(rows: torch.Tensor, bos_id: int) -> torch.Tensor:
     return index - start
 
 
-def _loss(model, rows: torch.Tensor) -> torch.Tensor:
+def copy_rows(n: int, length: int, tokenizer, rng: random.Random) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` rows of random strings of random length, each written twice; labels only on the second copy.
+
+    The corpus alone never teaches this model to copy from its context (measured: a random string
+    written twice stays at 0% next-token accuracy on its second copy through a whole pretraining run,
+    and the model writes a record's numbers from its prior). A random string can be continued in no
+    other way, and its random length leaves no fixed offset to copy from, so these rows build the
+    heads that look back for the current token and copy what followed it (induction heads): about
+    500 steps of 16 rows of 128 tokens, trained before any text.
+    Returns ``(ids, labels)``, labels -100 where nothing is to be copied.
+    """
+    newline = tokenizer.convert_tokens_to_ids("Ċ")
+    words = [i for i in range(len(tokenizer)) if i not in set(tokenizer.all_special_ids) | {newline}]
+    ids, labels = [], []
+    for _ in range(n):
+        row, target = [], []
+        while True:
+            text = rng.choices(words, k=rng.randint(6, max(6, length // 3)))
+            if len(row) + 2 * len(text) + 2 > length:
+                break
+            row += [tokenizer.bos_token_id, *text, newline, *text]
+            target += [-100] * (len(text) + 3) + text[1:]  # the copy's first token cannot be foreseen
+        pad = length - len(row)
+        ids.append(row + [tokenizer.pad_token_id] * pad)
+        labels.append(target + [-100] * pad)
+    return torch.tensor(ids), torch.tensor(labels)
+
+
+def _loss(model, rows: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     positions = document_positions(rows, model.config.bos_token_id)
-    return model(input_ids=rows, position_ids=positions, labels=rows, use_cache=False).loss
+    return model(input_ids=rows, position_ids=positions, labels=rows if labels is None else labels, use_cache=False).loss
+
+
+def _step(model, optimizer, loss: torch.Tensor) -> None:
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 @torch.no_grad()
@@ -152,6 +193,14 @@ def pretrain(recipe: Recipe = Recipe(), *, progress: bool = True):
     total = min(total, recipe.max_steps) if recipe.max_steps else total
     clock = time.perf_counter()
     model.train()
+    rng = random.Random(f"copy:{recipe.seed}")
+    for step in tqdm(range(recipe.copy_warmup_steps), desc="copy warm-up", unit="step", disable=not progress):
+        for group in optimizer.param_groups:
+            group["lr"] = recipe.lr * min(1.0, (step + 1) / recipe.warmup_steps)
+        loss = _loss(model, *copy_rows(recipe.copy_warmup_batch, recipe.copy_length, tokenizer, rng))
+        _step(model, optimizer, loss)
+        log.copy_loss.append(loss.item())
+    log.seconds["copy warm-up"] = time.perf_counter() - clock
     bar = tqdm(range(total), desc="pretraining", unit="step", disable=not progress)
     for step in bar:
         if step % recipe.eval_every == 0:
@@ -163,10 +212,7 @@ def pretrain(recipe: Recipe = Recipe(), *, progress: bool = True):
             group["lr"] = _lr(recipe, step, total)
         batch = train_rows[step * recipe.batch_size:(step + 1) * recipe.batch_size]  # in corpus order: a curriculum
         loss = _loss(model, batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        _step(model, optimizer, loss)
         log.steps.append(step)
         log.train_loss.append(loss.item())
         log.tokens += batch.numel()
