@@ -132,7 +132,8 @@ def copy_rows(n: int, length: int, tokenizer, rng: random.Random) -> tuple[torch
     Returns ``(ids, labels)``, labels -100 where nothing is to be copied.
     """
     newline = tokenizer.convert_tokens_to_ids("Ċ")
-    words = [i for i in range(len(tokenizer)) if i not in set(tokenizer.all_special_ids) | {newline}]
+    skip = {*tokenizer.all_special_ids, newline}
+    words = [i for i in range(len(tokenizer)) if i not in skip]
     ids, labels = [], []
     for _ in range(n):
         row, target = [], []
