@@ -4,7 +4,7 @@ Prints, in one run:
 - load time and size of the course model;
 - held-out perplexity on general English and on world prose, next to a unigram baseline;
 - the behaviour gap: LandAI layout and fact rates on 50 held-out parcels, zero-shot and
-  after the model card's LoRA fine-tune (peft) on 200 conversations, with the fine-tune's seconds,
+  after the model card's LoRA fine-tunes (peft, one per seed) on 200 conversations, with their seconds,
   then what the fine-tuned summaries get right fact by fact (the verdict per branch of its rule) and
   bullet by bullet (a bullet of numbers is right only if they were copied from the record);
 - how well the base model reads those 50 records, asked in the corpus's own question-and-answer
@@ -44,7 +44,8 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
         checks = {
             "zoning code": answer(p, f"What is parcel {p.parcel_id} zoned?", 8).startswith(f"{p.zoning},"),
             "flood zone": f"zone {p.flood_zone}." in answer(p, "What is the flood risk?", 12),
-            "slope": answer(p, "How steep is it?", 10) == f"The slope is {p.slope_pct:g}%.",
+            "slope": (steep := answer(p, "How steep is it?", 12)).startswith(f"The slope is {p.slope_pct:g}%"),
+            "terrain in a word": steep.endswith(f"% slope, {p.terrain}.") or steep.endswith(f"%, {p.terrain}."),
             f"verdict, {branch(p)}": verdict(p) in answer(p, "Can I build on it?", 48),
         }
         right.update(fact for fact, ok in checks.items() if ok)
@@ -56,16 +57,17 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
 def copying(model, tokenizer, parcels, *, rows: int = 16, length: int = 40) -> dict[str, float]:
     """Next-token accuracy where the right token is already in the context, read back word for word.
 
-    Random tokens written twice can be continued only by copying (what an induction head does);
-    a record written twice, as the corpus's record updates write it, is the same skill on the
+    Random tokens written twice, a line break between as in the build's copy warm-up, can be
+    continued only by copying (what an induction head does); a record written twice, as the corpus's record updates write it, is the same skill on the
     course's own text, graded on the values (what follows each ``key:``) of the second copy.
     """
     random_ids = torch.randint(len(tokenizer.all_special_ids), len(tokenizer), (rows, length),
                                generator=torch.Generator().manual_seed(0))
-    ids = torch.cat([torch.full((rows, 1), tokenizer.bos_token_id), random_ids, random_ids], 1)
+    newline = torch.full((rows, 1), tokenizer.convert_tokens_to_ids("Ċ"))
+    ids = torch.cat([torch.full((rows, 1), tokenizer.bos_token_id), random_ids, newline, random_ids], 1)
     guess = model(ids).logits.argmax(-1)
     # graded from the copy's second token on: its first cannot be foreseen
-    random_right = (guess[:, length + 1:-1] == ids[:, length + 2:]).float().mean().item()
+    random_right = (guess[:, length + 2:-1] == ids[:, length + 3:]).float().mean().item()
 
     right = asked = 0
     for p in parcels:
@@ -119,22 +121,23 @@ def main() -> None:
     gap = modelcard.behaviour_gap(model, tokenizer)
     rows = [(f"LandAI buyer summaries on {gap.eval_parcels} held-out parcels", "layout", "facts"),
             ("  base model, zero-shot", f"{gap.base_layout:.0%}", f"{gap.base_facts:.0%}"),
-            (f"  LoRA on {gap.train_examples} conversations x {gap.epochs} epochs, batches of {gap.batch_size}",
-             f"{gap.tuned_layout:.0%}", f"{gap.tuned_facts:.0%}")]
+            (f"  LoRA, mean of {len(gap.runs)} fine-tunes", f"{gap.tuned_layout:.0%}", f"{gap.tuned_facts:.0%}"),
+            *((f"    seed {seed}", f"{layout:.0%}", f"{facts:.0%}") for seed, layout, facts in gap.runs)]
     print()
     for label, layout, facts in rows:
         print(f"{label:<56}{layout:>6}{facts:>8}")
-    print(f"  fine-tune: {gap.finetune_seconds:.1f} s (target < 60 s)")
-    print("\nafter the fine-tune, right per fact (the verdict by the branch of the rule that decides it):")
+    print(f"  each: {gap.train_examples} conversations (at least {gap.branch_minimum} of each verdict branch) x {gap.epochs}"
+          f" epochs, batches of {gap.batch_size}, lr {gap.lr}; {gap.finetune_seconds:.1f} s on average (target < 60 s)")
+    print("\nafter the fine-tunes, right per fact over all of them (the verdict by the branch of the rule that decides it):")
     for fact, (right, asked) in gap.tuned_by_fact.items():
         print(f"  {fact:<22} {right:>3}/{asked}")
     print("bullets exactly as the target (numbers copied from the record, not just a plausible layout):")
-    print("  " + ", ".join(f"{name} {n}/{gap.eval_parcels}" for name, n in gap.tuned_fields.items()))
+    print("  " + ", ".join(f"{name} {n}/{gap.eval_parcels * len(gap.runs)}" for name, n in gap.tuned_fields.items()))
 
     built = json.loads((models.COURSE_MODEL_DIR / "metrics.json").read_text())
     log = built["log"]
     print(f"\nas built: {len(log['steps']):,} steps, {log['tokens']:,} tokens, {built['build_minutes']:.1f} min "
-          f"(training {log['seconds']['training'] / 60:.1f} min), load average {min(log['load_average']):.1f}"
+          f"(copy warm-up {log['seconds']['copy warm-up'] / 60:.1f} min, training {log['seconds']['training'] / 60:.1f} min), load average {min(log['load_average']):.1f}"
           f"-{max(log['load_average']):.1f} during training; command: {built['command']}")
     print(f"load average at end: {os.getloadavg()[0]:.1f} (timings above 2 cores' worth of load are provisional)")
 

@@ -42,6 +42,14 @@ def test_the_corpus_has_every_kind_of_text(full):
     assert sum(map(len, full.train)) > 5_000_000
 
 
+def test_prose_names_the_terrain_beside_every_slope():
+    import random
+
+    for p in parcels(200, seed=5):
+        sentence = next(f for f in corpus._facts(p, random.Random(p.parcel_id)) if f"{p.slope_pct:g}%" in f)
+        assert p.terrain in sentence, sentence
+
+
 def mentioned_parcels(texts):
     return {int(m) for t in texts for m in re.findall(r"(?:[Pp]arcel(?:_id:)? |parcel_id: )(\d{4})\b", t)}
 

@@ -1,4 +1,6 @@
 """The LandAI task: the target layout, the verdict rule, and a checker that catches layout and fact errors."""
+from collections import Counter
+
 import pytest
 
 from ftcourse import landai
@@ -17,7 +19,7 @@ def test_buyer_summary_is_the_house_layout():
         "**Parcel 4412 — Buyer Summary**\n"
         "- Zoning: R-2 (two-family residential)\n"
         "- Flood risk: low (zone X)\n"
-        "- Size and terrain: 3.20 acres, 4% slope, loam soil\n"
+        "- Size and terrain: 3.20 acres, 4% slope (gently sloping), loam soil\n"
         "- Access and utilities: paved road; water, sewer, electric\n"
         "- Price: $185,000 ($57,813 per acre)\n"
         "- Verdict: suitable for residential development."
@@ -27,7 +29,7 @@ def test_buyer_summary_is_the_house_layout():
 def test_summary_of_a_parcel_without_road_or_utilities():
     text = landai.buyer_summary(with_(road_access="none", utilities=(), slope_pct=12.5, zoning="AG"))
     assert "- Access and utilities: no road access; no utilities" in text
-    assert "12.5% slope" in text
+    assert "12.5% slope (moderately sloping)" in text
     assert text.endswith("- Verdict: buildable only after securing road access.")
 
 
@@ -157,3 +159,16 @@ def test_tally_counts_each_fact_and_the_verdict_per_branch():
     assert facts == {"zoning": (3, 3), "flood zone": (2, 3), "verdict, steep": (0, 1), "verdict, no road": (1, 1),
                      "verdict, zoning": (1, 1)}
     assert fields["Zoning"] == 3 and fields["Flood risk"] == 2 and fields["Size and terrain"] == 2 and fields["Verdict"] == 2
+
+
+def test_covering_keeps_the_draw_and_owes_every_branch_its_minimum():
+    pool = parcels(2000, seed=7)
+    plain = landai.covering(pool, 200, 0)
+    assert plain == pool[:200]
+    covered = landai.covering(pool, 200, 30)
+    counts = Counter(landai.branch(p) for p in covered)
+    assert len(covered) == len(set(covered)) == 200 and min(counts[b] for b in landai.BRANCHES) >= 30
+    assert covered[:50] == pool[:50], "the same draw until the slots left are owed"
+    assert [p for p in pool if p in set(covered)] == covered, "in the pool's order"
+    with pytest.raises(ValueError, match="too few of some branch"):
+        landai.covering(pool[:100], 100, 30)

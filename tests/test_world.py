@@ -67,6 +67,16 @@ def test_parcel_values_are_in_their_domains_and_round_trip():
         assert float(record["slope"].rstrip("%")) == p.slope_pct
 
 
+def test_terrain_says_steep_exactly_where_the_verdict_rule_does():
+    from ftcourse.landai import branch
+
+    for p in parcels(1000, seed=4):
+        assert (p.terrain == "steep") == (p.slope_pct > 15)
+        assert (p.terrain == "steep") == (branch(p) == "steep") or branch(p) == "flood"
+    words = {p.slope_pct: p.terrain for p in parcels(1000, seed=4)}
+    assert words[1.0] == "flat" and words[2.0] == "gently sloping" and words[6.0] == "moderately sloping"
+
+
 def test_every_verdict_case_occurs_often_enough_to_learn():
     from ftcourse.landai import verdict
 

@@ -115,8 +115,13 @@ def _uses(p: Parcel) -> str:
 
 
 def _facts(p: Parcel, r: random.Random) -> list[str]:
-    """One sentence per fact, each in one of several wordings."""
-    acres, slope = f"{p.acreage:.2f}", f"{p.slope_pct:g}"
+    """One sentence per fact, each in one of several wordings.
+
+    The slope always comes with its terrain in words: that is how a small model learns which
+    numbers are steep. Without it, the model argued "a 24.1% slope ... nothing rules it out" for
+    every steep parcel, and its LoRA fine-tunes got at most 1 of 5 held-out steep verdicts right.
+    """
+    acres, slope, terrain = f"{p.acreage:.2f}", f"{p.slope_pct:g}", p.terrain
     utilities = ", ".join(p.utilities)
     road = r.choice([f"It is reached by a {p.road_access} road.", f"Access is by a {p.road_access} road.",
                      f"A {p.road_access} road leads to the lot."]) if p.road_access != "none" else \
@@ -130,8 +135,9 @@ def _facts(p: Parcel, r: random.Random) -> list[str]:
         r.choice([f"It lies in flood zone {p.flood_zone}, so the flood risk is {p.flood_risk}.",
                   f"The flood risk is {p.flood_risk} (zone {p.flood_zone}).",
                   f"Flood maps put it in zone {p.flood_zone}, where the risk of flooding is {p.flood_risk}."]),
-        r.choice([f"The ground has a {slope}% slope and {p.soil} soil.", f"The slope is {slope}% and the soil is {p.soil}.",
-                  f"It is {p.soil} soil on a {slope}% slope."]),
+        r.choice([f"The ground is {terrain}, a {slope}% slope, with {p.soil} soil.",
+                  f"The slope is {slope}%, {terrain}, and the soil is {p.soil}.",
+                  f"It is {p.soil} soil on {terrain} ground ({slope}% slope)."]),
         road, services,
         r.choice([f"The asking price is {_money(p.price_usd)}, or {_money(p.price_per_acre_usd)} per acre.",
                   f"It is listed at {_money(p.price_usd)} ({_money(p.price_per_acre_usd)} per acre).",
@@ -152,13 +158,13 @@ def _reasoning(p: Parcel, r: random.Random) -> str:
         why = r.choice([f"Zone {p.flood_zone} is a high-risk flood zone.", f"Because it is in flood zone {p.flood_zone},",
                         f"Flood zone {p.flood_zone} means a real chance of flooding,"])
     elif decided_by == "steep":
-        why = r.choice([f"Its slope of {slope}% is above 15%.", f"At {slope}%, the slope is steeper than 15%,",
-                        f"The flood risk is {p.flood_risk}, but the slope of {slope}% is over the 15% limit,"])
+        why = r.choice([f"Its slope of {slope}% is steep, above 15%.", f"At {slope}%, the ground is steeper than 15%,",
+                        f"The flood risk is {p.flood_risk}, but the {slope}% slope is steep, over the 15% limit,"])
     elif decided_by == "no road":
         why = r.choice(["Flood risk and slope are fine, but no road reaches it,", "It has no road access,",
                         f"With zone {p.flood_zone} and a {slope}% slope the land itself is fine, but there is no road,"])
     else:
-        why = r.choice([f"The flood risk is {p.flood_risk}, the slope is a gentle {slope}% and it has road access,",
+        why = r.choice([f"The flood risk is {p.flood_risk}, the {slope}% slope is {p.terrain} and it has road access,",
                         f"Zone {p.flood_zone} is not a high-risk flood zone and {slope}% is under the 15% limit,",
                         f"Nothing rules it out: zone {p.flood_zone}, a {slope}% slope, a {p.road_access} road,"])
     end = r.choice([f"so the verdict is: {v}.", f"so LandAI's verdict is {v}.", f"which makes it {v}.",
@@ -254,7 +260,7 @@ def _questions(p: Parcel, r: random.Random) -> str:
     pairs = [
         (f"What is parcel {p.parcel_id} zoned?", f"{p.zoning}, {p.zoning_name}."),
         ("What is the flood risk?", f"{p.flood_risk.capitalize()}: it is in zone {p.flood_zone}."),
-        ("How steep is it?", f"The slope is {p.slope_pct:g}%."),
+        ("How steep is it?", f"The slope is {p.slope_pct:g}%, {p.terrain}."),
         ("How much does it cost?", f"{_money(p.price_usd)}, which is {_money(p.price_per_acre_usd)} per acre."),
         ("Can I build on it?", _reasoning(p, r)),
     ]

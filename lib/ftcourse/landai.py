@@ -50,6 +50,26 @@ def branch(parcel: Parcel) -> str:
     return "zoning"
 
 
+def covering(pool: list[Parcel], n: int, at_least: int) -> list[Parcel]:
+    """The first ``n`` parcels of ``pool`` that leave room for ``at_least`` of every branch of the rule.
+
+    A random draw is the world's mix: 200 parcels hold about 13 steep ones and 7 landlocked ones,
+    too few to learn those branches from. This one is the same draw until the slots left are owed
+    to a branch still short, and then takes only that branch's parcels, in the pool's order.
+    """
+    chosen: list[Parcel] = []
+    count = Counter()
+    for p in pool:
+        owed = sum(max(0, at_least - count[b]) for b in BRANCHES)
+        if count[branch(p)] < at_least or n - len(chosen) > owed:
+            chosen.append(p)
+            count[branch(p)] += 1
+            if len(chosen) == n:
+                return chosen
+    raise ValueError(f"{len(pool)} parcels hold too few of some branch for {n} with at least {at_least} of each: "
+                     f"{dict(count)}")
+
+
 def verdict(parcel: Parcel) -> str:
     """The verdict bullet's text (without the final period), by the rule in the module docstring."""
     decided_by = branch(parcel)
@@ -67,7 +87,7 @@ def _bullets(parcel: Parcel) -> dict[str, str]:
     return {
         "Zoning": f"{parcel.zoning} ({parcel.zoning_name})",
         "Flood risk": f"{parcel.flood_risk} (zone {parcel.flood_zone})",
-        "Size and terrain": f"{parcel.acreage:.2f} acres, {parcel.slope_pct:g}% slope, {parcel.soil} soil",
+        "Size and terrain": f"{parcel.acreage:.2f} acres, {parcel.slope_pct:g}% slope ({parcel.terrain}), {parcel.soil} soil",
         "Access and utilities": f"{road}; {utilities}",
         "Price": f"${parcel.price_usd:,} (${parcel.price_per_acre_usd:,} per acre)",
         "Verdict": verdict(parcel) + ".",

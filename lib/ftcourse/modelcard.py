@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from .corpus import HELD_OUT_PARCELS, Corpus
 from .pretrain import PretrainLog, blocks, mean_loss, token_ids
 from .train import finetune
 from .world import parcels
+from .world.parcels import COURSE_IDS
 
 SAMPLE_PROMPTS = [
     "Parcel 7203 covers",
@@ -38,6 +40,7 @@ SAMPLE_PROMPTS = [
     "Ticket T-",
 ]
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+BRANCH_MINIMUM = 40  # fine-tuning parcels of each branch of the verdict rule (see gap_parcels)
 
 
 def perplexities(model, tokenizer, corpus: Corpus, context: int, max_sequences: int = 64) -> dict[str, dict[str, float]]:
@@ -75,46 +78,65 @@ def samples(model, tokenizer, prompts: list[str] = SAMPLE_PROMPTS, max_new_token
 class Gap:
     base_layout: float
     base_facts: float
-    tuned_layout: float
+    tuned_layout: float  # mean over the fine-tunes (one per seed)
     tuned_facts: float
-    finetune_seconds: float
+    finetune_seconds: float  # of one fine-tune, on average
     train_examples: int
     eval_parcels: int
     epochs: int
     base_example: str
-    tuned_example: str
+    tuned_example: str  # from the first seed's fine-tune
     batch_size: int
-    tuned_by_fact: dict[str, tuple[int, int]]  # (right, asked) after the fine-tune: see landai.tally
-    tuned_fields: dict[str, int]  # fine-tuned replies with each bullet exactly as the target
+    tuned_by_fact: dict[str, tuple[int, int]]  # (right, asked) over all the fine-tunes: see landai.tally
+    tuned_fields: dict[str, int]  # fine-tuned replies with each bullet exactly as the target, over all of them
+    lr: float
+    branch_minimum: int  # the fewest fine-tuning parcels any branch of the verdict rule has
+    runs: list[tuple[int, float, float]]  # (seed, layout, facts) of each fine-tune
 
 
-def gap_parcels(n_train: int = 200, n_eval: int = 50) -> tuple[list, list]:
-    """Held-out evaluation parcels and fine-tuning parcels that never overlap (course ids, never pretrained on)."""
+def gap_parcels(n_train: int = 200, n_eval: int = 50, at_least: int = BRANCH_MINIMUM) -> tuple[list, list]:
+    """Fine-tuning parcels and held-out evaluation parcels that never overlap (course ids, never pretrained on).
+
+    The held-out parcels are a plain random draw, so the rates measured on them are the world's. The
+    fine-tuning draw holds ``at_least`` of each branch of the verdict rule (``landai.covering``; capped
+    at an equal share for tiny sets): a plain draw of 200 teaches the steep and landlocked verdicts
+    from 13 and 7 examples, and the fine-tuned model gets those branches wrong.
+    """
     held_out = parcels(n_eval, seed=1001)
-    return parcels(n_train, seed=1002, exclude=[p.parcel_id for p in held_out]), held_out
+    pool = parcels(len(COURSE_IDS) - n_eval, seed=1002, exclude=[p.parcel_id for p in held_out])
+    return landai.covering(pool, n_train, min(at_least, n_train // len(landai.BRANCHES))), held_out
 
 
-def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epochs: int = 3, lr: float = 2e-3,
-                  r: int = 16, batch_size: int = 4, seed: int = 0, progress: bool = True) -> Gap:
-    """LandAI layout and fact rates of ``model`` zero-shot, then after a LoRA fine-tune of a copy (peft).
+def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epochs: int = 3, lr: float = 3e-3,
+                  r: int = 16, batch_size: int = 2, seeds: tuple[int, ...] = (0, 1, 2), at_least: int = BRANCH_MINIMUM,
+                  progress: bool = True) -> Gap:
+    """LandAI layout and fact rates of ``model`` zero-shot, then after LoRA fine-tunes of copies (peft), one per seed.
 
-    Batches of 4 give 150 optimizer steps on 200 conversations: the verdict's rare
-    branches (the few steep and landlocked parcels) get twice the updates of batches of 8.
+    One fine-tune's rates move by several points with its seed alone (the rare verdict branches
+    hang on a few updates), so the rates reported are the mean over ``seeds``, each run kept.
+    Batches of 2 give 300 optimizer steps on 200 conversations.
     """
     from peft import LoraConfig, get_peft_model
 
-    train_parcels, eval_parcels = gap_parcels(n_train, n_eval)
+    train_parcels, eval_parcels = gap_parcels(n_train, n_eval, at_least)
     before = landai.evaluate(model, tokenizer, eval_parcels)
-    torch.manual_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
-    history = finetune(tuned, tokenizer, [landai.conversation(p) for p in train_parcels], epochs=epochs, lr=lr,
-                       batch_size=batch_size, seed=seed, progress=progress)
-    after = landai.evaluate(tuned, tokenizer, eval_parcels)
-    return Gap(before.layout_rate, before.facts_rate, after.layout_rate, after.facts_rate, history.seconds,
-               len(train_parcels), len(eval_parcels), epochs, before.replies[0], after.replies[0], batch_size,
-               *landai.tally(eval_parcels, after.checks))
+    runs, afters, seconds = [], [], []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
+        history = finetune(tuned, tokenizer, [landai.conversation(p) for p in train_parcels], epochs=epochs, lr=lr,
+                           batch_size=batch_size, seed=seed, progress=progress)
+        after = landai.evaluate(tuned, tokenizer, eval_parcels)
+        runs.append((seed, after.layout_rate, after.facts_rate))
+        afters.append(after)
+        seconds.append(history.seconds)
+    by_fact, fields = landai.tally(eval_parcels * len(seeds), [c for after in afters for c in after.checks])
+    return Gap(before.layout_rate, before.facts_rate, sum(run[1] for run in runs) / len(runs),
+               sum(run[2] for run in runs) / len(runs), sum(seconds) / len(seconds), len(train_parcels),
+               len(eval_parcels), epochs, before.replies[0], afters[0].replies[0], batch_size, by_fact, fields, lr,
+               min(Counter(map(landai.branch, train_parcels))[b] for b in landai.BRANCHES), runs)
 
 
 def machine() -> dict[str, str]:
@@ -162,15 +184,22 @@ def write(out_dir: Path, model, log: PretrainLog, ppl: dict, texts: dict[str, st
     rows = "\n".join(f"| {kind} | {v['tokens']:,} | {v['model']:.1f} | {v['unigram']:.1f} | {v['unigram'] / v['model']:.1f}x |"
                      for kind, v in ppl.items())
     parts = "\n".join(f"| {kind} | {n:,} |" for kind, n in log.corpus_parts.items())
+    runs = "\n".join(f"| one of them: seed {seed} | {layout:.0%} | {facts:.0%} |" for seed, layout, facts in gap.runs) if gap else ""
     gap_text = "not measured in this build." if gap is None else f"""On {gap.eval_parcels} held-out parcels (never in the
 corpus nor the fine-tuning set), asked with LandAI's system prompt and a user prompt carrying the parcel record:
 
 | | layout right | facts right (zoning, flood zone, verdict) |
 |---|---|---|
 | base model, zero-shot | {gap.base_layout:.0%} | {gap.base_facts:.0%} |
-| after LoRA (r=16, all linear layers) on {gap.train_examples} conversations x {gap.epochs} epochs, batches of {gap.batch_size} | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
+| after LoRA (r=16, all linear layers), mean of {len(gap.runs)} fine-tunes | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
+{runs}
 
-The fine-tune took {gap.finetune_seconds:.0f} s. A base-model reply, then the fine-tuned one, for the same parcel:
+Each fine-tune: {gap.train_examples} conversations (at least {gap.branch_minimum} parcels of each branch of the verdict rule)
+x {gap.epochs} epochs, batches of {gap.batch_size}, learning rate {gap.lr}; {gap.finetune_seconds:.0f} s on average. Over all
+of them, fact by fact (the verdict by the branch of its rule that decides it):
+{", ".join(f"{name} {right}/{asked}" for name, (right, asked) in gap.tuned_by_fact.items())}.
+
+A base-model reply, then a fine-tuned one (seed {gap.runs[0][0]}), for the same parcel:
 
 ```text
 {gap.base_example.strip()}
@@ -243,7 +272,8 @@ row are kept apart: positions restart at each one, so it attends only to itself,
 Copying from the context does not form from the text alone in this budget, so the run opens with
 {log.recipe.copy_warmup_steps} steps of {log.recipe.copy_warmup_batch} x {log.recipe.copy_length} tokens of random strings, each
 written twice, the loss on the second copy only (cross-entropy {warm[0]:.2f} at its first step, {warm[-1]:.2f} at its last).
-Wall time: corpus and tokenizer {log.seconds['corpus and tokenizer']:.0f} s, training {log.seconds['training'] / 60:.1f} min,
+Wall time: corpus and tokenizer {log.seconds['corpus and tokenizer']:.0f} s, copy warm-up
+{log.seconds['copy warm-up'] / 60:.1f} min, training on the text {log.seconds['training'] / 60:.1f} min,
 whole build {extra.get('build_minutes', float('nan')):.1f} min, on {info['cpu cores']} CPU cores (torch {info['torch']},
 transformers {info['transformers']}, {info['platform']}). Load average during training: {min(load):.1f} to
 {max(load):.1f} (above {info['cpu cores']} means other work shared the cores, and the times are longer than on an idle machine).

@@ -202,6 +202,7 @@ def pretrain(recipe: Recipe = Recipe(), *, progress: bool = True):
         _step(model, optimizer, loss)
         log.copy_loss.append(loss.item())
     log.seconds["copy warm-up"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     bar = tqdm(range(total), desc="pretraining", unit="step", disable=not progress)
     for step in bar:
         if step % recipe.eval_every == 0:

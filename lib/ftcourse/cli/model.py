@@ -52,7 +52,7 @@ def handle(args: argparse.Namespace) -> int:
     texts = modelcard.samples(model, tokenizer, max_new_tokens=12 if args.smoke else 48)
     gap = None
     if not args.no_gap:
-        sizes = dict(n_train=8, n_eval=2, epochs=1) if args.smoke else {}
+        sizes = dict(n_train=8, n_eval=2, epochs=1, seeds=(0,)) if args.smoke else {}
         gap = modelcard.behaviour_gap(model, tokenizer, **sizes)
     minutes = (time.perf_counter() - start) / 60
     modelcard.write(partial, model, log, ppl, texts, gap, command,

@@ -82,6 +82,13 @@ class Parcel:
         return FLOOD_RISK[self.flood_zone]
 
     @property
+    def terrain(self) -> str:
+        """The slope in a word, as a buyer says it; "steep" exactly where the slope is above 15%."""
+        if self.slope_pct > 15:
+            return "steep"
+        return "flat" if self.slope_pct < 2 else "gently sloping" if self.slope_pct < 6 else "moderately sloping"
+
+    @property
     def price_per_acre_usd(self) -> int:
         """Rounded half up in decimal, as a person would: $185,000 / 3.2 acres = $57,813."""
         exact = Decimal(self.price_usd) / Decimal(str(self.acreage))
