@@ -44,8 +44,8 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
         checks = {
             "zoning code": answer(p, f"What is parcel {p.parcel_id} zoned?", 8).startswith(f"{p.zoning},"),
             "flood zone": f"zone {p.flood_zone}." in answer(p, "What is the flood risk?", 12),
-            "slope": (steep := answer(p, "How steep is it?", 12)).startswith(f"The slope is {p.slope_pct:g}%"),
-            "terrain in a word": steep.endswith(f"% slope, {p.terrain}.") or steep.endswith(f"%, {p.terrain}."),
+            "slope": (said := answer(p, "How steep is it?", 12)).startswith(f"The slope is {p.slope_pct:g}%"),
+            "terrain in a word": said.endswith(f"%, {p.terrain}."),
             f"verdict, {branch(p)}": verdict(p) in answer(p, "Can I build on it?", 48),
         }
         right.update(fact for fact, ok in checks.items() if ok)
@@ -58,8 +58,9 @@ def copying(model, tokenizer, parcels, *, rows: int = 16, length: int = 40) -> d
     """Next-token accuracy where the right token is already in the context, read back word for word.
 
     Random tokens written twice, a line break between as in the build's copy warm-up, can be
-    continued only by copying (what an induction head does); a record written twice, as the corpus's record updates write it, is the same skill on the
-    course's own text, graded on the values (what follows each ``key:``) of the second copy.
+    continued only by copying (what an induction head does); a record written twice, as the
+    corpus's record updates write it, is the same skill on the course's own text, graded on the
+    values (what follows each ``key:``) of the second copy.
     """
     random_ids = torch.randint(len(tokenizer.all_special_ids), len(tokenizer), (rows, length),
                                generator=torch.Generator().manual_seed(0))
@@ -137,8 +138,9 @@ def main() -> None:
     built = json.loads((models.COURSE_MODEL_DIR / "metrics.json").read_text())
     log = built["log"]
     print(f"\nas built: {len(log['steps']):,} steps, {log['tokens']:,} tokens, {built['build_minutes']:.1f} min "
-          f"(copy warm-up {log['seconds']['copy warm-up'] / 60:.1f} min, training {log['seconds']['training'] / 60:.1f} min), load average {min(log['load_average']):.1f}"
-          f"-{max(log['load_average']):.1f} during training; command: {built['command']}")
+          f"(copy warm-up {log['seconds']['copy warm-up'] / 60:.1f} min, training {log['seconds']['training'] / 60:.1f} min), "
+          f"load average {min(log['load_average']):.1f}-{max(log['load_average']):.1f} during training; "
+          f"command: {built['command']}")
     print(f"load average at end: {os.getloadavg()[0]:.1f} (timings above 2 cores' worth of load are provisional)")
 
 
