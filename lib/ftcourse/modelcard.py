@@ -120,14 +120,15 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
 
     train_parcels, eval_parcels = gap_parcels(n_train, n_eval, at_least)
     before = landai.evaluate(model, tokenizer, eval_parcels)
+    train = [landai.conversation(p) for p in train_parcels]
     runs, afters, seconds = [], [], []
     for seed in seeds:
         torch.manual_seed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
-        history = finetune(tuned, tokenizer, [landai.conversation(p) for p in train_parcels], epochs=epochs, lr=lr,
-                           batch_size=batch_size, seed=seed, progress=progress)
+        history = finetune(tuned, tokenizer, train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                           progress=progress)
         after = landai.evaluate(tuned, tokenizer, eval_parcels)
         runs.append((seed, after.layout_rate, after.facts_rate))
         afters.append(after)
