@@ -4,12 +4,8 @@ Each mutant below is a mistake a learner could make in one answer cell. The
 exercise cells of the solution notebook run with that mistake in one kernel,
 and the named test cells must then lose their points, scored as nbgrader does.
 """
-import copy
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbgrader.utils import determine_grade, is_grade
+from mutants import failing, grader
 
 # name: (answer cell, text in it, the mistake, test cells that must fail)
 MUTANTS = {
@@ -55,27 +51,7 @@ MUTANTS = {
 
 @pytest.fixture(scope="module")
 def grade(root):
-    """Run the first code cell (imports) once, then return a function that runs the exercise cells and scores them."""
-    path = root / "solutions" / "04-lora" / "04-lora.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    exercise_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbgrader" in c.metadata]
-    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
-    with client.setup_kernel():
-        client.execute_cell(nb.cells[first_code], first_code)
-
-        def run(mutant=None) -> dict[str, float]:
-            scores = {}
-            for index, cell in exercise_cells:
-                cell = copy.deepcopy(cell)
-                if mutant and cell.metadata.nbgrader["grade_id"] == mutant[0]:
-                    assert mutant[1] in cell.source, f"the mutant's text is not in cell {mutant[0]}: {mutant[1]!r}"
-                    cell.source = cell.source.replace(mutant[1], mutant[2])
-                client.execute_cell(cell, index)
-                if is_grade(cell):
-                    scores[cell.metadata.nbgrader["grade_id"]] = determine_grade(cell, None)[0]
-            return scores
-
+    with grader(root / "solutions" / "04-lora" / "04-lora.ipynb") as run:
         yield run
 
 
@@ -86,7 +62,5 @@ def test_the_solution_earns_every_point(grade):
 
 @pytest.mark.parametrize("name", MUTANTS)
 def test_a_plausible_mistake_loses_points(grade, name):
-    cell, _, _, must_fail = MUTANTS[name]
-    scores = grade(MUTANTS[name])
-    passing = sorted(t for t in must_fail if scores[t])
-    assert not passing, f"{name!r} (a mistake in {cell}) still passes {passing}"
+    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
+    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"

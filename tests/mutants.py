@@ -1,0 +1,50 @@
+"""Score a solution notebook's exercises with one plausible mistake planted in an answer cell.
+
+A mutant is ``(answer grade_id, text in that cell, the text that replaces it, test
+grade_ids that must then lose their points)``. ``grader`` starts one kernel, runs the
+cells the exercises need (by default the first code cell: the imports), and yields
+``run(mutant=None) -> {test grade_id: points earned}``, scored as nbgrader does.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbgrader.utils import determine_grade, is_grade
+
+Mutant = tuple[str, str, str, set[str]]
+
+
+@contextlib.contextmanager
+def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120) -> Iterator:
+    nb = nbformat.read(path, as_version=4)
+    exercise_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbgrader" in c.metadata]
+    if context is None:
+        context = [next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")]
+    client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        for i in context:
+            client.execute_cell(nb.cells[i], i)
+
+        def run(mutant: Mutant | None = None) -> dict[str, float]:
+            scores = {}
+            for index, cell in exercise_cells:
+                cell = copy.deepcopy(cell)
+                if mutant and cell.metadata.nbgrader["grade_id"] == mutant[0]:
+                    assert mutant[1] in cell.source, f"the mutant's text is not in cell {mutant[0]}: {mutant[1]!r}"
+                    cell.source = cell.source.replace(mutant[1], mutant[2])
+                client.execute_cell(cell, index)
+                if is_grade(cell):
+                    scores[cell.metadata.nbgrader["grade_id"]] = determine_grade(cell, None)[0]
+            return scores
+
+        yield run
+
+
+def failing(scores: dict[str, float], mutant: Mutant) -> list[str]:
+    """The tests a mutant should have failed but passed."""
+    return sorted(t for t in mutant[3] if scores[t])
