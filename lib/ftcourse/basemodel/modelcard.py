@@ -24,12 +24,11 @@ from pathlib import Path
 
 import torch
 
-from . import landai
+from ..train import finetune
+from ..world import landai, parcels
+from ..world.parcels import COURSE_IDS
 from .corpus import HELD_OUT_PARCELS, Corpus
 from .pretrain import PretrainLog, blocks, mean_loss, token_ids
-from .train import finetune
-from .world import parcels
-from .world.parcels import COURSE_IDS
 
 SAMPLE_PROMPTS = [
     "Parcel 7203 covers",
