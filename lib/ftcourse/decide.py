@@ -102,8 +102,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("memorise the listings", "The LandAI team proposes fine-tuning the model on question-answer pairs about all "
              "4,000 parcels so that it knows them without a database.",
              Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), RAG,
-             "A fine-tune is a terrible database: it recalls its training questions better than paraphrases, keeps stale "
-             "answers until retrained, and guesses confidently about parcels it never saw.", "course world"),
+             "A fine-tune is a terrible database: it keeps stale answers until retrained, guesses confidently about "
+             "parcels it never saw, and cannot say where an answer came from.", "course world"),
     Scenario("new county onboarded", "LandAI adds a new county: 300 parcel records arrive tonight and more every week.",
              Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), RAG,
              "New records are new knowledge: index them for retrieval and they are answerable tonight, no training run.",
