@@ -215,3 +215,13 @@ def test_macro_f1_and_recall_agree_with_scikit_learn():
             f1_score(gold, pred, labels=labels, average="macro", zero_division=0))
         assert list(evals.per_class_recall(pred, gold, labels).values()) == pytest.approx(
             list(recall_score(gold, pred, labels=labels, average=None, zero_division=0)))
+
+
+def test_next_token_logprobs_match_the_full_reading(model):
+    net, tok = model
+    prompts = [tok("commit: fix crash in parser\nlabel:")["input_ids"], tok("Hello")["input_ids"],
+               tok("The flood risk is")["input_ids"]]
+    tokens = [tok(" fix", add_special_tokens=False)["input_ids"][0], tok(" low", add_special_tokens=False)["input_ids"][0]]
+    got = evals.next_token_logprobs(net, prompts, tokens, batch_size=2)
+    full = evals.option_logprobs(net, prompts, [[t] for t in tokens])
+    assert got.shape == (3, 2) and np.allclose(got, full, atol=1e-4)

@@ -320,6 +320,27 @@ class Gate:
 
 
 @torch.no_grad()
+def next_token_logprobs(model, prompts: Sequence[Sequence[int]], tokens: Sequence[int],
+                        batch_size: int = 32) -> np.ndarray:
+    """log P(token | prompt) of each candidate next token, for every prompt (rows) and token (columns).
+
+    The cheapest constrained reading of a classifier: when the labels start with
+    different tokens, the likeliest first token is the answer, from one forward pass
+    per prompt (left-padded, so every prompt ends at the last position).
+    """
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        chunk = [list(p) for p in prompts[start:start + batch_size]]
+        width = max(len(p) for p in chunk)
+        ids = torch.tensor([[0] * (width - len(p)) + p for p in chunk], device=device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
+        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1].float()
+        out.append(torch.log_softmax(logits, dim=-1)[:, list(tokens)].cpu().numpy())
+    return np.concatenate(out) if out else np.empty((0, len(tokens)))
+
+
+@torch.no_grad()
 def option_logprobs(model, prompts: Sequence[Sequence[int]], options: Sequence[Sequence[int]],
                     batch_size: int = 32) -> np.ndarray:
     """log P(option | prompt) for every prompt (rows) and option (columns), options given as token ids.
