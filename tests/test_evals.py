@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from ftcourse import evals, landai
+from ftcourse import evals
+from ftcourse.world import landai
 from ftcourse.world.parcels import Parcel
 
 GOLD = ["a", "a", "a", "b"]
