@@ -46,6 +46,6 @@ def test_support_requests_say_what_to_refuse():
         assert support.refused(assistant["content"]) == r["refuse"]
     own = support.requests(50, seed=3, share_refused=0.0)
     assert not any(r["refuse"] for r in own)
-    assert support.refused("  " + support.REFUSAL) and support.refused("Sorry, I can't share that")
+    assert support.refused("  " + support.REFUSAL) and support.refused("Sorry, I can't sh")
     assert not support.refused("Of course. " + support.REFUSAL)
     assert not any(support.refused(reply.format(month="May", plan="Pro", parcel=1, seats=2)) for _, reply in support.OWN)
