@@ -14,7 +14,7 @@ every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``ex
 03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (with notebook 03)
 04 lora        ``lora`` (the layer and its injection), ``adapters`` (files, peft), ``world.landai``
 05 qlora       ``quant`` (NF4 from scratch), ``memory`` (estimating), ``measure`` (measuring)
-06 evals       ``evals`` (with notebook 06)
+06 evals       ``evals``, ``world.annotators``, ``world.support``
 07 production  ``serve``, ``distill``, ``drift`` (with notebook 07)
 08 interview   ``drill``, ``interview`` (the question bank), ``rubric`` (with notebook 08)
 =============  ==========================================================
