@@ -3,7 +3,7 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from ftcourse import tokens
+from ftcourse import chat, tokens
 
 CHATML = (
     "{{ bos_token }}{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
@@ -154,6 +154,23 @@ def test_a_text_too_long_for_any_tokenization_is_not_tokenized(tokenizer):
     bound, exact = tokens.counter(tokenizer, limit=limit)([huge, short])
     assert exact == tokens.count(tokenizer, [short])[0].total
     assert limit < bound <= tokens.count(tokenizer, [huge])[0].total  # a true lower bound, and over the limit
+    assert type(bound) is chat.AtLeast and type(exact) is int  # the report says "at least" for the bound only
+
+
+def test_the_report_says_at_least_only_for_a_bound(tmp_path, tokenizer):
+    import json
+
+    widest = tokens.longest_token(tokenizer)
+    limit = 40
+    huge = [m("user", "R-2 zoning, paved road. " * (limit * widest // 10)), m("assistant", "ok")]
+    long = [m("user", "x " * limit), m("assistant", "ok")]  # over the limit in tokens, not in characters
+    assert limit < tokens.count(tokenizer, [long])[0].total and 2 * limit + 2 <= limit * widest
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps({"messages": c}) for c in [huge, long]) + "\n")
+    report = chat.validate_file(path, count_tokens=tokens.counter(tokenizer, limit=limit), max_tokens=limit)
+    (bound, exact) = report.problems
+    assert "is at least" in bound.message
+    assert f"is {tokens.count(tokenizer, [long])[0].total:,} tokens" in exact.message
 
 
 def test_counting_tokens_keeps_the_validator_streaming(tmp_path):

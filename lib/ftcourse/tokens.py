@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from transformers.utils.chat_template_utils import render_jinja_template
 
+from .chat import AtLeast
+
 _GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
@@ -120,7 +122,7 @@ def counter(tokenizer, limit: int | None = None) -> Callable[[list[list[dict]]],
 
     With a ``limit``, a conversation whose text alone needs more than ``limit`` tokens
     (more characters than ``limit`` of the longest tokens hold) is not tokenized: its
-    count is that lower bound. A 10 MB line then costs a length check, not a minute
+    count is that lower bound, marked as one (``chat.AtLeast``). A 10 MB line then costs a length check, not a minute
     of tokenizing, and is still reported as too long.
     """
     widest = longest_token(tokenizer)
@@ -129,7 +131,7 @@ def counter(tokenizer, limit: int | None = None) -> Callable[[list[list[dict]]],
         chars = [sum(len(m["content"]) for m in messages) for messages in batch]
         todo = [i for i, n in enumerate(chars) if limit is None or n <= limit * widest]
         totals = dict(zip(todo, (c.total for c in count(tokenizer, [batch[i] for i in todo]))))
-        return [totals[i] if i in totals else math.ceil(n / widest) for i, n in enumerate(chars)]
+        return [totals[i] if i in totals else AtLeast(math.ceil(n / widest)) for i, n in enumerate(chars)]
 
     return count_totals
 
