@@ -77,7 +77,7 @@ def test_problems_say_where_and_what_to_do():
 @pytest.mark.parametrize("obj, expected", [
     ({"messages": [msg("user", "q"), {"role": "assistant", "contnet": "a"}]}, [("unknown_key", "messages[1].contnet")]),
     ({"messages": [msg("user", "q"), {"rol": "assistant", "content": "a"}]}, [("unknown_key", "messages[1].rol")]),
-    ({"mesages": [msg("user", "q"), msg("assistant", "a")]}, [("unknown_key", "mesages")]),
+    ({"mesages": [msg("user", "q"), msg("assistant", "a")]}, [("unknown_key", "mesages"), ("missing_messages", None)]),
     ({"messages": [msg("user", "q"), msg("Assistant", "a")]}, [("unknown_role", "messages[1].role")]),
     ({"messages": [msg("user", "q"), msg("bot", "a"), msg("user", "more?")]}, [("unknown_role", "messages[1].role")]),
 ])

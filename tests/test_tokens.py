@@ -227,7 +227,10 @@ def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, mo
     def missing(name="course-base"):
         raise OSError(f"no tokenizer files for {name}")
 
+    from ftcourse import lengths
+
     monkeypatch.setattr(tokens, "load_tokenizer", missing)
+    monkeypatch.setattr(lengths, "COURSE_TOKENIZER_DIR", tmp_path / "no-course-tokenizer")
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\noops\n")
     report = chat.validate_file(path)
@@ -235,3 +238,28 @@ def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, mo
     assert report.token_check.startswith("not checked (the course tokenizer could not be loaded: no tokenizer files")
     with pytest.raises(OSError):
         chat.validate_file(path, tokenizer=str(tmp_path / "elsewhere"))
+
+
+def test_counting_with_tokenizers_alone_matches_the_definition(tmp_path, tokenizer):
+    from ftcourse import lengths, messy
+
+    course = tokens.load_tokenizer()
+    examples = [e["messages"] for e in chat.read_examples(messy.path("messy"), tokenizer=None)[0]]
+    assert lengths.TokenLengths(lengths.COURSE_TOKENIZER_DIR)(examples) == [c.total for c in tokens.count(course, examples)]
+    assert lengths.TokenLengths(lengths.COURSE_TOKENIZER_DIR).context == tokens.context_length(course)
+    tokenizer.save_pretrained(tmp_path / "tok")
+    assert lengths.TokenLengths(tmp_path / "tok")(CONVERSATIONS[:-1]) == [c.total for c in tokens.count(tokenizer, CONVERSATIONS[:-1])]
+
+
+def test_validating_a_file_imports_neither_torch_nor_transformers(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\n")
+    probe = ("import sys; from ftcourse.cli import main; code = main(['data', 'validate', sys.argv[1]]); "
+             "print(code, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "0 False False", result.stdout + result.stderr
+    assert "token lengths checked against a context of" in result.stdout

@@ -111,8 +111,8 @@ def _unpaired_surrogate(text: str) -> bool:
 def validate_example(obj: object) -> list[Problem]:
     """Every problem of one parsed example, in the order a reader meets them.
 
-    A root cause is reported without its consequences: a misspelt key that is close to a
-    missing one (``contnet``) stands for that key, and the order of the turns (an assistant
+    A root cause is reported first and without its consequences: a misspelt key of a message
+    that is close to a missing one (``contnet``) stands for that key, and the order of the turns (an assistant
     turn, a user turn, the last turn) is checked only once every message has a known role,
     so that a line needing one repair names that one repair.
     """
@@ -124,9 +124,7 @@ def validate_example(obj: object) -> list[Problem]:
         for k in obj if k not in EXAMPLE_KEYS
     ]
     messages = obj.get("messages")
-    if "messages" not in obj:
-        if _misspelt(obj, "messages", EXAMPLE_KEYS):
-            return problems
+    if "messages" not in obj:  # said even beside a misspelt key: a line without an example is the exercise's "missing_messages"
         return problems + [_problem("missing_messages", "No 'messages' key: an example is {\"messages\": [{\"role\": ..., \"content\": ...}, ...]}.")]
     if not isinstance(messages, list):
         return problems + [_problem("missing_messages", f"'messages' must be an array of message objects, got {_describe(messages)}.", field="messages")]
@@ -402,7 +400,22 @@ COURSE_TOKENIZER = "course-base"
 
 
 def _length_check(tokenizer: object, max_tokens: int | None) -> tuple[TokenCounter | None, int | None, str]:
-    """(counter, context, what the report says) for a tokenizer object or name; a default that cannot load is skipped, not fatal."""
+    """(counter, context, what the report says) for a tokenizer object or name; a default that cannot load is skipped, not fatal.
+
+    A local tokenizer folder (the course model's included) is counted with ``tokenizers`` alone
+    (``lengths``), which starts in a second; anything else goes through transformers.
+    """
+    if isinstance(tokenizer, (str, Path)):
+        from . import lengths
+
+        folder = lengths.COURSE_TOKENIZER_DIR if str(tokenizer) == COURSE_TOKENIZER else Path(tokenizer)
+        try:
+            fast = lengths.TokenLengths(folder)
+        except (OSError, ValueError, ImportError):  # not a folder, no template, a template jinja cannot read
+            fast = None
+        if fast is not None and (max_tokens or fast.context):
+            max_tokens = max_tokens or fast.context
+            return lengths.bounded(fast, fast.widest, max_tokens), max_tokens, f"checked against a context of {max_tokens:,} tokens"
     from . import tokens
 
     if isinstance(tokenizer, (str, Path)):
