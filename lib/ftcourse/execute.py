@@ -81,7 +81,7 @@ def execute(
             status, error = "error", _first_error_line(nb, exc)
         except DeadKernelError:
             kernel_log.seek(0)
-            last = [line for line in kernel_log.read().splitlines() if line.strip()][-1:]
+            last = [line for line in kernel_log.read().splitlines() if line.strip() and "WARNING |" not in line][-1:]
             status, error = "error", (f"the kernel died in {describe_cell(nb, running['index'])}" + (f" ({last[0]})" if last else "")
                                       + f". {DEATH_ADVICE}")
     seconds = time.perf_counter() - start
