@@ -16,8 +16,8 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from ftcourse import course
-from ftcourse.execute import describe_cell, execute
+from ftcourse.grading import layout
+from ftcourse.grading.execute import describe_cell, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def cell_seconds(nb) -> list[tuple[float, int]]:
 
 def measure(name: str, limit: float) -> str:
     load = os.getloadavg()[0]
-    run = execute(course.solution_notebook(ROOT, name), timeout=1800, cell_timeout=limit)
+    run = execute(layout.solution_notebook(ROOT, name), timeout=1800, cell_timeout=limit)
     slowest = cell_seconds(run.notebook)[:3]
     cells = ", ".join(f"{s:.0f} s {describe_cell(run.notebook, i)}" for s, i in slowest)
     return f"{name:<10} {run.seconds:7.1f} s  {run.status:<7} load {load:4.1f}  slowest: {cells}"
@@ -51,8 +51,8 @@ def main() -> None:
     parser.add_argument("names", nargs="*", help="notebooks, e.g. 04 (default: all)")
     parser.add_argument("--busy", type=int, default=2, help="spinning processes per core for the second run (default 2)")
     args = parser.parse_args()
-    limit = float(course.nbgrader_config(ROOT).Execute.get("timeout", 180))
-    names = course.resolve_names(ROOT, args.names)
+    limit = float(layout.nbgrader_config(ROOT).Execute.get("timeout", 180))
+    names = layout.resolve_names(ROOT, args.names)
     print(f"grader's limit per cell: {limit:g} s; {os.cpu_count()} cores\n\nas the machine is:")
     for name in names:
         print(measure(name, limit), flush=True)

@@ -241,7 +241,8 @@ def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, mo
 
 
 def test_counting_with_tokenizers_alone_matches_the_definition(tmp_path, tokenizer):
-    from ftcourse import lengths, messy
+    from ftcourse import lengths
+    from ftcourse.world import messy
 
     course = tokens.load_tokenizer()
     examples = [e["messages"] for e in chat.read_examples(messy.path("messy"), tokenizer=None)[0]]
