@@ -72,11 +72,11 @@ def execute(
             where = describe_cell(nb, running["index"])
             ran = time.perf_counter() - running["since"]
             if deadline and time.perf_counter() >= deadline - 1:
-                limit = f"the notebook's time limit ({timeout:g} s in all)"
+                limit, option = f"the notebook's time limit ({timeout:g} s in all)", "--timeout"
             else:
-                limit = f"the time limit per cell ({cell_timeout:g} s)"
+                limit, option = f"the time limit per cell ({cell_timeout:g} s)", "--cell-timeout"
             status, error = "timeout", (f"{where} ran out of time: it ran {ran:.0f} s and hit {limit}, "
-                                        f"{time.perf_counter() - start:.0f} s into the run. {TIMEOUT_ADVICE}")
+                                        f"{time.perf_counter() - start:.0f} s into the run. {TIMEOUT_ADVICE} ({option} S).")
         except CellExecutionError as exc:
             status, error = "error", _first_error_line(nb, exc)
         except DeadKernelError:
@@ -91,8 +91,7 @@ def execute(
     return Execution(path, nb, seconds, status, error)
 
 
-TIMEOUT_ADVICE = ("A busy machine slows every cell: close other notebooks and programs and run it again, "
-                  "or allow more time (ftcourse check --cell-timeout S).")
+TIMEOUT_ADVICE = "A busy machine slows every cell: close other notebooks and programs and run it again, or allow more time"
 DEATH_ADVICE = ("A kernel usually dies when the machine runs out of memory: close other notebooks and programs, "
                 "restart, and run it again.")
 
