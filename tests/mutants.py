@@ -4,6 +4,9 @@ A mutant is ``(answer grade_id, text in that cell, the text that replaces it, te
 grade_ids that must then lose their points)``. ``grader`` starts one kernel, runs the
 cells the exercises need (by default the first code cell: the imports), and yields
 ``run(mutant=None) -> {test grade_id: points earned}``, scored as nbgrader does.
+With ``each_alone=True`` a mutant runs only its own answer cell and the test cells it
+names, which is enough when no exercise builds on another's cells (02-data, not 04-lora,
+whose methods are attached to the class one exercise at a time).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ Mutant = tuple[str, str, str, set[str]]
 
 
 @contextlib.contextmanager
-def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120) -> Iterator:
+def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120, each_alone: bool = False) -> Iterator:
     nb = nbformat.read(path, as_version=4)
     exercise_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbgrader" in c.metadata]
     if context is None:
@@ -33,6 +36,8 @@ def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120)
         def run(mutant: Mutant | None = None) -> dict[str, float]:
             scores = {}
             for index, cell in exercise_cells:
+                if mutant and each_alone and cell.metadata.nbgrader["grade_id"] not in {mutant[0], *mutant[3]}:
+                    continue
                 cell = copy.deepcopy(cell)
                 if mutant and cell.metadata.nbgrader["grade_id"] == mutant[0]:
                     assert mutant[1] in cell.source, f"the mutant's text is not in cell {mutant[0]}: {mutant[1]!r}"

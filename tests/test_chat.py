@@ -33,11 +33,11 @@ def test_a_good_example_has_no_problem():
     ({}, ["missing_messages"]),
     ({"messages": "hi"}, ["missing_messages"]),
     ({"messages": []}, ["empty_messages"]),
-    ({"messages": [msg("user", "q"), "a"]}, ["message_not_object", "no_assistant"]),
-    ({"messages": [{"content": "q"}, msg("assistant", "a")]}, ["missing_role", "no_user"]),
+    ({"messages": [msg("user", "q"), "a"]}, ["message_not_object"]),
+    ({"messages": [{"content": "q"}, msg("assistant", "a")]}, ["missing_role"]),
     ({"messages": [msg("user", "q"), {"role": "assistant"}]}, ["missing_content"]),
-    ({"messages": [msg("User", "q"), msg("assistant", "a")]}, ["no_user", "unknown_role"]),
-    ({"messages": [msg("user", "q"), msg("bot", "a")]}, ["no_assistant", "unknown_role"]),
+    ({"messages": [msg("User", "q"), msg("assistant", "a")]}, ["unknown_role"]),
+    ({"messages": [msg("user", "q"), msg("bot", "a")]}, ["unknown_role"]),
     ({"messages": [msg("user", "q"), msg("assistant", "a")], "id": 3}, ["unknown_key"]),
     ({"messages": [msg("user", "q", name="x"), msg("assistant", "a")]}, ["unknown_key"]),
     ({"messages": [msg("user", 5), msg("assistant", "a")]}, ["bad_content_type"]),
@@ -72,6 +72,25 @@ def test_problems_say_where_and_what_to_do():
     assert "Did you mean 'content'?" in p.message
     (p,) = chat.validate_example({"messages": [msg("user", "q"), msg("Assistant ", "a")]})[:1]
     assert "Did you mean 'assistant'?" in p.message
+
+
+@pytest.mark.parametrize("obj, expected", [
+    ({"messages": [msg("user", "q"), {"role": "assistant", "contnet": "a"}]}, [("unknown_key", "messages[1].contnet")]),
+    ({"messages": [msg("user", "q"), {"rol": "assistant", "content": "a"}]}, [("unknown_key", "messages[1].rol")]),
+    ({"mesages": [msg("user", "q"), msg("assistant", "a")]}, [("unknown_key", "mesages"), ("missing_messages", None)]),
+    ({"messages": [msg("user", "q"), msg("Assistant", "a")]}, [("unknown_role", "messages[1].role")]),
+    ({"messages": [msg("user", "q"), msg("bot", "a"), msg("user", "more?")]}, [("unknown_role", "messages[1].role")]),
+])
+def test_a_root_cause_is_reported_without_its_knock_on_problems(obj, expected):
+    """A misspelt key is not also a missing one; an unknown role does not also mean 'no assistant'."""
+    assert [(p.code, p.field) for p in chat.validate_example(obj)] == expected
+
+
+def test_once_the_root_cause_is_fixed_the_order_is_checked():
+    fixed = {"messages": [msg("user", "q"), msg("assistant", "a"), msg("user", "more?")]}
+    assert codes(fixed) == ["last_not_assistant"]
+    assert codes({"messages": [msg("user", "q"), {"role": "assistant", "contnet": "a", "content": "a"}]}) == ["unknown_key"]
+    assert codes({"messages": [msg("user", "q"), {"role": "assistant", "text": "a"}]}) == ["missing_content", "unknown_key"]
 
 
 def test_a_huge_bad_value_is_not_echoed_whole():
@@ -218,7 +237,14 @@ def test_cli_reports_lines_and_exits_1_on_errors(tmp_path):
     result = ftcourse("data", "validate", str(path))
     assert result.returncode == 1, result.stderr
     assert f"{path}:2: error [not_json]" in result.stdout and f"{path}:3: warning [repeated_role]" in result.stdout
-    assert "1 errors, 1 warnings" in result.stdout
+    assert "3 lines, 2 valid examples; 1 error, 1 warning;" in result.stdout
+
+
+def test_the_totals_count_problems_and_the_lines_they_are_on(tmp_path):
+    two_errors = json.dumps({"messages": [msg("user", ""), msg("assistant", "")]})
+    path = write(tmp_path / "d.jsonl", [json.dumps(GOOD), two_errors, "oops", ""])
+    text = chat.validate_file(path, tokenizer=None).format()
+    assert text.endswith("4 lines, 1 valid example; 3 errors on 2 lines, 1 warning; token lengths not checked (no tokenizer).")
 
 
 def test_cli_exits_0_on_warnings_only_and_json_is_complete(tmp_path):
@@ -246,7 +272,7 @@ def test_cli_help_lists_every_code_and_the_exit_status():
 
 def test_examples_built_in_python_are_checked_too():
     assert codes({1: "x", "messages": [msg("user", "q"), {**msg("assistant", "a"), 2: 0}]}) == ["unknown_key", "unknown_key"]
-    assert codes({"messages": [msg(["user"], "q"), msg({"r": 1}, "a")]}) == ["no_assistant", "no_user", "unknown_role", "unknown_role"]
+    assert codes({"messages": [msg(["user"], "q"), msg({"r": 1}, "a")]}) == ["unknown_role", "unknown_role"]
 
 
 def test_an_unpaired_surrogate_escape_is_caught_before_a_tokenizer_chokes_on_it(tmp_path):

@@ -28,6 +28,18 @@ def test_the_whole_run_is_bounded_and_the_kernel_is_stopped(tmp_path):
         os.kill(pid, 0)
 
 
+def test_a_slow_cell_is_named_with_its_first_line_and_what_to_do(tmp_path):
+    run = execute(notebook(tmp_path, "x = 1", "import time\ntime.sleep(60)", "y = 2"), timeout=120, cell_timeout=3)
+    assert run.status == "timeout"
+    assert run.error.startswith("cell 1 (`import time`) ran out of time") and "time limit per cell (3 s)" in run.error
+    assert "run it again" in run.error and "--cell-timeout" in run.error
+
+
+def test_a_dead_kernel_names_the_cell_it_died_in(tmp_path):
+    run = execute(notebook(tmp_path, "x = 1", "import os\nos._exit(1)"), timeout=120)
+    assert run.status == "error" and "the kernel died in cell 1 (`import os`)" in run.error and "memory" in run.error
+
+
 def test_the_notebook_runs_from_its_own_folder(tmp_path):
     (tmp_path / "data.txt").write_text("hello")
     run = execute(notebook(tmp_path, "print(open('data.txt').read())"), timeout=120)

@@ -122,6 +122,17 @@ def test_other_fields_are_reported_but_do_not_decide_the_facts():
     assert check.layout_ok and check.fields["header"] is False
 
 
+@pytest.mark.parametrize("line, bad, label", [
+    (3, "- Size and terrain: 3.30 acres, 4.5% slope (gently sloping), loam soil", "Size and terrain"),
+    (5, "- Price: $190,000 ($59,375 per acre)", "Price"),
+])
+def test_every_bullet_that_differs_is_a_problem_and_not_exact(line, bad, label):
+    check = landai.check_summary(replace_line(GOOD, line, bad), EXAMPLE)
+    assert check.facts_ok and not check.exact
+    assert check.problems == [f"the {label} bullet differs from the record's"]
+    assert landai.check_summary(GOOD, EXAMPLE).exact
+
+
 def test_facts_are_read_even_when_the_layout_is_wrong():
     check = landai.check_summary(LAYOUT_ERRORS["star bullets"] + "\nThanks!", EXAMPLE)
     assert check.facts_ok and not check.layout_ok

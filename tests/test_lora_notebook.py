@@ -36,6 +36,7 @@ MUTANTS = {
     "targets matched as substrings": ("add_lora", 'name == t or name.endswith("." + t)', "t in name", {"add_lora_tests"}),
     "targets matched without the dot": ("add_lora", 'name == t or name.endswith("." + t)', "name.endswith(t)", {"add_lora_tests"}),
     "no match passes silently": ("add_lora", 'raise ValueError(f"no nn.Linear matches {target_modules}")', "pass", {"add_lora_tests"}),
+    "a second injection allowed": ("add_lora", 'raise ValueError("this model already has LoRA layers")', "pass", {"add_lora_tests"}),
     "injection does not freeze": ("add_lora", "    mark_only_lora_trainable(model)\n", "", {"add_lora_tests"}),
     "dropout not passed on": ("add_lora", "LoRALinear(linear, r, alpha, dropout)", "LoRALinear(linear, r, alpha)", {"add_lora_tests"}),
     "all parameters counted as trainable": ("trainable_parameters", " if p.requires_grad", "", {"trainable_parameters_tests"}),

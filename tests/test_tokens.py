@@ -3,7 +3,7 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from ftcourse import tokens
+from ftcourse import chat, tokens
 
 CHATML = (
     "{{ bos_token }}{% for m in messages %}<|im_start|>{{ m['role'] }}\n"
@@ -154,6 +154,23 @@ def test_a_text_too_long_for_any_tokenization_is_not_tokenized(tokenizer):
     bound, exact = tokens.counter(tokenizer, limit=limit)([huge, short])
     assert exact == tokens.count(tokenizer, [short])[0].total
     assert limit < bound <= tokens.count(tokenizer, [huge])[0].total  # a true lower bound, and over the limit
+    assert type(bound) is chat.AtLeast and type(exact) is int  # the report says "at least" for the bound only
+
+
+def test_the_report_says_at_least_only_for_a_bound(tmp_path, tokenizer):
+    import json
+
+    widest = tokens.longest_token(tokenizer)
+    limit = 40
+    huge = [m("user", "R-2 zoning, paved road. " * (limit * widest // 10)), m("assistant", "ok")]
+    long = [m("user", "x " * limit), m("assistant", "ok")]  # over the limit in tokens, not in characters
+    assert limit < tokens.count(tokenizer, [long])[0].total and 2 * limit + 2 <= limit * widest
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps({"messages": c}) for c in [huge, long]) + "\n")
+    report = chat.validate_file(path, count_tokens=tokens.counter(tokenizer, limit=limit), max_tokens=limit)
+    (bound, exact) = report.problems
+    assert "is at least" in bound.message
+    assert f"is {tokens.count(tokenizer, [long])[0].total:,} tokens" in exact.message
 
 
 def test_counting_tokens_keeps_the_validator_streaming(tmp_path):
@@ -210,7 +227,10 @@ def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, mo
     def missing(name="course-base"):
         raise OSError(f"no tokenizer files for {name}")
 
+    from ftcourse import lengths
+
     monkeypatch.setattr(tokens, "load_tokenizer", missing)
+    monkeypatch.setattr(lengths, "COURSE_TOKENIZER_DIR", tmp_path / "no-course-tokenizer")
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\noops\n")
     report = chat.validate_file(path)
@@ -218,3 +238,29 @@ def test_without_the_course_tokenizer_the_validator_still_validates(tmp_path, mo
     assert report.token_check.startswith("not checked (the course tokenizer could not be loaded: no tokenizer files")
     with pytest.raises(OSError):
         chat.validate_file(path, tokenizer=str(tmp_path / "elsewhere"))
+
+
+def test_counting_with_tokenizers_alone_matches_the_definition(tmp_path, tokenizer):
+    from ftcourse import lengths
+    from ftcourse.world import messy
+
+    course = tokens.load_tokenizer()
+    examples = [e["messages"] for e in chat.read_examples(messy.path("messy"), tokenizer=None)[0]]
+    assert lengths.TokenLengths(lengths.COURSE_TOKENIZER_DIR)(examples) == [c.total for c in tokens.count(course, examples)]
+    assert lengths.TokenLengths(lengths.COURSE_TOKENIZER_DIR).context == tokens.context_length(course)
+    tokenizer.save_pretrained(tmp_path / "tok")
+    assert lengths.TokenLengths(tmp_path / "tok")(CONVERSATIONS[:-1]) == [c.total for c in tokens.count(tokenizer, CONVERSATIONS[:-1])]
+
+
+def test_validating_a_file_imports_neither_torch_nor_transformers(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"messages": CONVERSATIONS[0]}) + "\n")
+    probe = ("import sys; from ftcourse.cli import main; code = main(['data', 'validate', sys.argv[1]]); "
+             "print(code, 'torch' in sys.modules, 'transformers' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "0 False False", result.stdout + result.stderr
+    assert "token lengths checked against a context of" in result.stdout

@@ -109,7 +109,13 @@ def _unpaired_surrogate(text: str) -> bool:
 
 
 def validate_example(obj: object) -> list[Problem]:
-    """Every problem of one parsed example, in the order a reader meets them."""
+    """Every problem of one parsed example, in the order a reader meets them.
+
+    A root cause is reported first and without its consequences: a misspelt key of a message
+    that is close to a missing one (``contnet``) stands for that key, and the order of the turns (an assistant
+    turn, a user turn, the last turn) is checked only once every message has a known role,
+    so that a line needing one repair names that one repair.
+    """
     if not isinstance(obj, dict):
         hint = " Write one example object per line, not an array of them." if isinstance(obj, list) else ""
         return [_problem("not_object", f"Expected an object with a 'messages' list, got {_describe(obj)}.{hint}")]
@@ -118,7 +124,7 @@ def validate_example(obj: object) -> list[Problem]:
         for k in obj if k not in EXAMPLE_KEYS
     ]
     messages = obj.get("messages")
-    if "messages" not in obj:
+    if "messages" not in obj:  # said even beside a misspelt key: a line without an example is the exercise's "missing_messages"
         return problems + [_problem("missing_messages", "No 'messages' key: an example is {\"messages\": [{\"role\": ..., \"content\": ...}, ...]}.")]
     if not isinstance(messages, list):
         return problems + [_problem("missing_messages", f"'messages' must be an array of message objects, got {_describe(messages)}.", field="messages")]
@@ -128,8 +134,14 @@ def validate_example(obj: object) -> list[Problem]:
     for i, m in enumerate(messages):
         problems += _validate_message(m, i)
         roles.append(m.get("role") if isinstance(m, dict) else None)
-    problems += _validate_order(roles, messages)
+    if all(isinstance(r, str) and r in ROLES for r in roles):
+        problems += _validate_order(roles, messages)
     return problems
+
+
+def _misspelt(obj: dict, key: str, keys: tuple[str, ...]) -> bool:
+    """Whether ``obj`` lacks ``key`` but has an unknown key that is close to it: the typo is the problem to report."""
+    return any(k not in keys and _did_you_mean(k, keys) == f" Did you mean {key!r}?" for k in obj)
 
 
 def _validate_message(m: object, i: int) -> list[Problem]:
@@ -142,12 +154,14 @@ def _validate_message(m: object, i: int) -> list[Problem]:
     ]
     role = m.get("role")
     if "role" not in m:
-        problems.append(_problem("missing_role", f"Message {i} has no 'role'; give one of {', '.join(ROLES)}.", i, at))
+        if not _misspelt(m, "role", MESSAGE_KEYS):
+            problems.append(_problem("missing_role", f"Message {i} has no 'role'; give one of {', '.join(ROLES)}.", i, at))
     elif role not in ROLES:
         problems.append(_problem("unknown_role", f"Role {_show(role)} in message {i} is not one of {', '.join(ROLES)}.{_did_you_mean(role, ROLES)}", i, f"{at}.role"))
     content = m.get("content")
     if "content" not in m:
-        problems.append(_problem("missing_content", f"Message {i} has no 'content'; add the text of the turn.", i, at))
+        if not _misspelt(m, "content", MESSAGE_KEYS):
+            problems.append(_problem("missing_content", f"Message {i} has no 'content'; add the text of the turn.", i, at))
     elif isinstance(content, list):
         problems.append(_problem("bad_content_type", f"Content of message {i} is a list of parts; this format takes one string: join the text parts.", i, f"{at}.content"))
     elif not isinstance(content, str):
@@ -362,9 +376,23 @@ class Report:
         if self.problems:
             out.append("")
             out += [f"{n:>7}  {CODES[c][0]:<7}  {c:<19} {CODES[c][1]}" for c, n in self.summary().items()]
-        out.append(f"\n{self.path}: {self.lines} lines, {self.examples} valid examples, "
-                   f"{len(self.errors)} errors, {len(self.warnings)} warnings; token lengths {self.token_check}.")
+        out.append(f"\n{self.path}: {_n(self.lines, 'line')}, {_n(self.examples, 'valid example')}; "
+                   f"{self._tally(self.errors, 'error')}, {self._tally(self.warnings, 'warning')}; token lengths {self.token_check}.")
         return "\n".join(out)
+
+    @staticmethod
+    def _tally(problems: list[Problem], kind: str) -> str:
+        """'3 errors on 2 lines': a line can hold several problems, so both counts are said."""
+        lines = len({p.line for p in problems})
+        return _n(len(problems), kind) + (f" on {_n(lines, 'line')}" if problems and lines != len(problems) else "")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+class AtLeast(int):
+    """A token count that is only a lower bound: the text was too long to be worth tokenizing."""
 
 
 TokenCounter = Callable[[list[list[dict]]], list[int]]
@@ -372,7 +400,22 @@ COURSE_TOKENIZER = "course-base"
 
 
 def _length_check(tokenizer: object, max_tokens: int | None) -> tuple[TokenCounter | None, int | None, str]:
-    """(counter, context, what the report says) for a tokenizer object or name; a default that cannot load is skipped, not fatal."""
+    """(counter, context, what the report says) for a tokenizer object or name; a default that cannot load is skipped, not fatal.
+
+    A local tokenizer folder (the course model's included) is counted with ``tokenizers`` alone
+    (``lengths``), which starts in a second; anything else goes through transformers.
+    """
+    if isinstance(tokenizer, (str, Path)):
+        from . import lengths
+
+        folder = lengths.COURSE_TOKENIZER_DIR if str(tokenizer) == COURSE_TOKENIZER else Path(tokenizer)
+        try:
+            fast = lengths.TokenLengths(folder)
+        except (OSError, ValueError, ImportError):  # not a folder, no template, a template jinja cannot read
+            fast = None
+        if fast is not None and (max_tokens or fast.context):
+            max_tokens = max_tokens or fast.context
+            return lengths.bounded(fast, fast.widest, max_tokens), max_tokens, f"checked against a context of {max_tokens:,} tokens"
     from . import tokens
 
     if isinstance(tokenizer, (str, Path)):
@@ -416,7 +459,7 @@ def validate_file(path: Path | str, *, tokenizer: object = COURSE_TOKENIZER, max
         if checking:
             for (number, messages), n in zip(pending, count_tokens([m for _, m in pending])):
                 if n > max_tokens:
-                    report.problems.append(Problem("too_long", f"The example is at least {n:,} tokens; the context is {max_tokens:,}, so the end of "
+                    report.problems.append(Problem("too_long", f"The example is {'at least ' if isinstance(n, AtLeast) else ''}{n:,} tokens; the context is {max_tokens:,}, so the end of "
                                                    "the conversation would be cut off. Shorten it or split it.", line=number))
         pending.clear()
 

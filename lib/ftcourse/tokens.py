@@ -13,7 +13,6 @@ token in Python as ``apply_chat_template(..., return_assistant_tokens_mask=True)
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from transformers.utils.chat_template_utils import render_jinja_template
+
+from .lengths import bounded
 
 _GENERATION = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
@@ -116,22 +117,8 @@ def longest_token(tokenizer) -> int:
 
 
 def counter(tokenizer, limit: int | None = None) -> Callable[[list[list[dict]]], list[int]]:
-    """A total-token counter for ``chat.validate_file(count_tokens=...)``.
-
-    With a ``limit``, a conversation whose text alone needs more than ``limit`` tokens
-    (more characters than ``limit`` of the longest tokens hold) is not tokenized: its
-    count is that lower bound. A 10 MB line then costs a length check, not a minute
-    of tokenizing, and is still reported as too long.
-    """
-    widest = longest_token(tokenizer)
-
-    def count_totals(batch: list[list[dict]]) -> list[int]:
-        chars = [sum(len(m["content"]) for m in messages) for messages in batch]
-        todo = [i for i, n in enumerate(chars) if limit is None or n <= limit * widest]
-        totals = dict(zip(todo, (c.total for c in count(tokenizer, [batch[i] for i in todo]))))
-        return [totals[i] if i in totals else math.ceil(n / widest) for i, n in enumerate(chars)]
-
-    return count_totals
+    """A total-token counter for ``chat.validate_file(count_tokens=...)``; over ``limit``, see ``lengths.bounded``."""
+    return bounded(lambda batch: [c.total for c in count(tokenizer, batch)], longest_token(tokenizer), limit)
 
 
 def context_length(tokenizer, default: int = 2048) -> int:

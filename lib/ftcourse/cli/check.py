@@ -16,6 +16,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument("notebook", type=Path, metavar="NOTEBOOK", help="path to your .ipynb")
     p.add_argument("--timeout", type=float, default=900, metavar="S", help="limit for the whole notebook (default 900)")
+    p.add_argument("--cell-timeout", type=float, default=300, metavar="S",
+                   help="limit for each cell (default 300; the grader's is Execute.timeout in nbgrader_config.py)")
     p.set_defaults(handler=handle)
 
 
@@ -25,7 +27,7 @@ def handle(args: argparse.Namespace) -> int:
     if not args.notebook.is_file():
         print(f"ftcourse check: no such notebook: {args.notebook}", file=sys.stderr)
         return 2
-    result = check(args.notebook, timeout=args.timeout)
+    result = check(args.notebook, timeout=args.timeout, cell_timeout=args.cell_timeout)
     rows = []
     for ex in result.exercises:
         verdict = "manual" if ex.earned is None else ("pass" if ex.passed else "FAIL")

@@ -32,9 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     v.add_argument("--limit", type=int, default=200, metavar="N", help="show at most N problems in the text report (0: all; default 200)")
     v.add_argument("--tokenizer", metavar="NAME", default=chat.COURSE_TOKENIZER,
                    help="count tokens with this tokenizer's chat template (a folder or hub id) and warn about examples "
-                        "over the context (default: the course model's, %(default)s)")
+                        "over the context (default: the course model's, %(default)s). A local folder is counted with the "
+                        "tokenizers library alone, about a second to start; a hub id, or a folder it cannot read, loads "
+                        "transformers first, which takes several seconds more")
     v.add_argument("--max-tokens", type=int, metavar="N", help="the context to check against (default: the tokenizer's model_max_length)")
-    v.add_argument("--no-token-check", action="store_true", help="skip counting tokens (faster; lengths are not checked)")
+    v.add_argument("--no-token-check", action="store_true", help="skip counting tokens (lengths are not checked; saves the tokenizer's start-up and the counting)")
     v.set_defaults(handler=validate)
     b = sub.add_parser("build", help="write the LandAI clean and messy data sets",
                        description="Generate the LandAI clean and messy chat data sets (seeded) as JSONL under the package.")
@@ -48,13 +50,16 @@ def validate(args: argparse.Namespace) -> int:
     if tokenizer is not None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")  # a command of its own: let the Rust tokenizer use every core
     if tokenizer not in (None, chat.COURSE_TOKENIZER):  # one the user named: it must load, before any file is read
-        from .. import tokens
+        from .. import lengths, tokens
 
         try:
-            tokenizer = tokens.load_tokenizer(tokenizer)
-        except (OSError, ValueError) as exc:
-            print(f"ftcourse data validate: cannot load tokenizer {args.tokenizer!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
-            return 2
+            lengths.TokenLengths(tokenizer)  # a local folder: validate_file counts with it, without transformers
+        except (OSError, ValueError, ImportError):
+            try:
+                tokenizer = tokens.load_tokenizer(tokenizer)
+            except (OSError, ValueError) as exc:
+                print(f"ftcourse data validate: cannot load tokenizer {args.tokenizer!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+                return 2
     options = {"tokenizer": tokenizer, "max_tokens": args.max_tokens}
     try:
         report = chat.validate_file(args.file, **options)

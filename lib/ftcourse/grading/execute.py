@@ -50,12 +50,18 @@ def execute(
         """Each cell gets its own limit, cut short by what is left of the whole run's."""
         return cell_timeout if deadline is None else max(1.0, min(cell_timeout, deadline - time.perf_counter()))
 
+    running = {"index": None, "since": start}
+
+    def on_cell_start(cell, cell_index, **_):
+        running.update(index=cell_index, since=time.perf_counter())
+
     client = NotebookClient(
         nb,
         timeout_func=cell_budget,
         kernel_name="python3",
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
+        on_cell_start=on_cell_start,
     )
     status, error = "ok", ""
     # The kernel process's own log (startup chatter) goes to a file, shown only if the kernel dies.
@@ -63,19 +69,39 @@ def execute(
         try:
             client.execute(stderr=kernel_log)
         except CellTimeoutError:
-            limit = "the notebook's" if deadline and time.perf_counter() >= deadline - 1 else "a cell's"
-            status, error = "timeout", f"stopped at {limit} time limit after {time.perf_counter() - start:.0f} s"
+            where = describe_cell(nb, running["index"])
+            ran = time.perf_counter() - running["since"]
+            if deadline and time.perf_counter() >= deadline - 1:
+                limit, option = f"the notebook's time limit ({timeout:g} s in all)", "--timeout"
+            else:
+                limit, option = f"the time limit per cell ({cell_timeout:g} s)", "--cell-timeout"
+            status, error = "timeout", (f"{where} ran out of time: it ran {ran:.0f} s and hit {limit}, "
+                                        f"{time.perf_counter() - start:.0f} s into the run. {TIMEOUT_ADVICE} ({option} S).")
         except CellExecutionError as exc:
             status, error = "error", _first_error_line(nb, exc)
         except DeadKernelError:
             kernel_log.seek(0)
-            last = [line for line in kernel_log.read().splitlines() if line.strip()][-1:]
-            status, error = "error", "the kernel died" + (f": {last[0]}" if last else "")
+            last = [line for line in kernel_log.read().splitlines() if line.strip() and "WARNING |" not in line][-1:]
+            status, error = "error", (f"the kernel died in {describe_cell(nb, running['index'])}" + (f" ({last[0]})" if last else "")
+                                      + f". {DEATH_ADVICE}")
     seconds = time.perf_counter() - start
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, save_to)
     return Execution(path, nb, seconds, status, error)
+
+
+TIMEOUT_ADVICE = "A busy machine slows every cell: close other notebooks and programs and run it again, or allow more time"
+DEATH_ADVICE = ("A kernel usually dies when the machine runs out of memory: close other notebooks and programs, "
+                "restart, and run it again.")
+
+
+def describe_cell(nb: nbformat.NotebookNode, index: int | None) -> str:
+    """``cell 35 (`runs = {}`)``: the cell's number and its first line, which is how a person finds it."""
+    if index is None:
+        return "a cell"
+    first = next((line.strip() for line in nb.cells[index].source.splitlines() if line.strip()), "")
+    return f"cell {index} (`{first[:60]}{'…' if len(first) > 60 else ''}`)" if first else f"cell {index}"
 
 
 def _first_error_line(nb: nbformat.NotebookNode, exc: CellExecutionError) -> str:

@@ -31,7 +31,7 @@ class Exercise:
 class SelfCheck:
     exercises: list[Exercise]
     seconds: float
-    problem: str = ""  # the run itself stopped (timeout, dead kernel)
+    problem: str = ""  # the run itself stopped (timeout, dead kernel): which cell, and what to do
 
     @property
     def ok(self) -> bool:
@@ -53,7 +53,7 @@ def check(path: Path | str, *, timeout: float = 900, cell_timeout: float = 300) 
         executed = "execution_count" in cell and cell.execution_count is not None
         earned, _ = determine_grade(as_graded(cell), None) if executed else (0.0, points)
         exercises.append(Exercise(meta["grade_id"], points, earned, _failure(cell) if executed else "did not run"))
-    return SelfCheck(exercises, run.seconds, "" if run.status != "timeout" else run.error)
+    return SelfCheck(exercises, run.seconds, run.error if run.status in ("timeout", "error") else "")
 
 
 def _failure(cell) -> str:

@@ -167,6 +167,10 @@ class SandboxedKernelManager(AsyncKernelManager):
             hidden=[Path(h) for h in self.hidden], hide_files=sorted(workdir.glob("*.ipynb")), env=self.kernel_env)
 
 
+SLOW_CELL_ADVICE = ("if the solution's own cell fits the limit on an idle machine, the grading machine was too busy: "
+                    "grade with fewer --jobs or a longer --cell-timeout")
+
+
 class FailClosedExecute(Execute):
     """nbgrader's Execute, made to survive hostile notebooks and to score 0 what it cannot trust."""
 
@@ -217,11 +221,11 @@ class FailClosedExecute(Execute):
             super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
             self._error(cell, "CellTimeoutError", "the cell did not stop when interrupted, so the kernel was stopped")
-            self._stop(f"cell {_label(cell, index)} ignored the interrupt after {limit} s; the kernel was stopped")
+            self._stop(f"cell {_label(cell, index)} ignored the interrupt after {limit} s; the kernel was stopped. {SLOW_CELL_ADVICE}")
             run_sync(self.km.shutdown_kernel)(now=True)
         except DeadKernelError:
             self._error(cell, "DeadKernelError", "the kernel died while running this cell")
-            self._stop(f"the kernel died in cell {_label(cell, index)}")
+            self._stop(f"the kernel died in cell {_label(cell, index)} (most often: out of memory, see the limits)")
         self._note_errors(cell, index, limit)
         if is_grade(cell) and not is_solution(cell) and not self._stopped:
             self._judge_test(cell, index)
@@ -295,7 +299,8 @@ class FailClosedExecute(Execute):
     def _note_errors(self, cell: NotebookNode, index: int, limit: int) -> None:
         names = {o.get("ename") for o in cell.outputs if o.output_type == "error"}
         if "CellTimeoutError" in names and not self._stopped:
-            self._flags.append(f"cell {_label(cell, index)} was interrupted after {limit} s")
+            self._flags.append(f"cell {_label(cell, index)} was interrupted after {limit} s, its time limit; "
+                               f"{SLOW_CELL_ADVICE}")
         if "MemoryError" in names:
             self._flags.append(f"cell {_label(cell, index)} ran out of memory")
 
@@ -326,8 +331,11 @@ def as_graded(cell: NotebookNode) -> NotebookNode:
 
 
 def _label(cell: NotebookNode, index: int) -> str:
+    """``35 (add_lora_tests, `import torch`)``: the cell's number, grade id and first line, how a person finds it."""
     gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f"{index} ({gid})" if gid else str(index)
+    first = next((line.strip() for line in cell.get("source", "").splitlines() if line.strip()), "")
+    parts = ([gid] if gid else []) + ([f"`{first[:60]}{'…' if len(first) > 60 else ''}`"] if first else [])
+    return f"{index} ({', '.join(parts)})" if parts else str(index)
 
 
 # --- after nbgrader: feedback without hidden tests -----------------------------------

@@ -110,13 +110,21 @@ def conversation(parcel: Parcel) -> dict:
     ]}
 
 
+KEY_FACTS = {"zoning": "Zoning", "flood zone": "Flood risk", "verdict": "Verdict"}  # fact -> the bullet it is read from
+
+
 @dataclass
 class SummaryCheck:
     layout_ok: bool  # the header and the six labelled bullets in order, nothing else
-    facts_ok: bool  # zoning code, flood zone and verdict agree with the record
+    facts_ok: bool  # the three key facts (KEY_FACTS: zoning code, flood zone, verdict) agree with the record
     fields: dict[str, bool] = field(default_factory=dict)  # header and each bullet: exactly as the target
     facts: dict[str, bool] = field(default_factory=dict)  # "zoning", "flood zone", "verdict": each as the record has it
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # layout, key facts, then every other bullet that differs
+
+    @property
+    def exact(self) -> bool:
+        """The header and all six bullets word for word as the record gives them: numbers, utilities and terrain too."""
+        return bool(self.fields) and all(self.fields.values())
 
 
 def _find(lines: list[str], label: str) -> str | None:
@@ -155,12 +163,17 @@ def check_summary(text: str, parcel: Parcel) -> SummaryCheck:
     zoning = re.match(r"([A-Z]+(?:-\d)?)\b", found["Zoning"] or "")
     flood = re.search(r"\(zone ([A-Z0-9]+)\)", found["Flood risk"] or "")
     said = (found["Verdict"] or "").rstrip(".").strip().lower()
-    facts = {
+    facts = {  # the keys of KEY_FACTS
         "zoning": bool(zoning) and zoning.group(1) == parcel.zoning,
         "flood zone": bool(flood) and flood.group(1) == parcel.flood_zone,
         "verdict": said == verdict(parcel),
     }
     problems += [f"the {name} does not match the record" for name, ok in facts.items() if not ok]
+    if header is not None and not fields["header"]:
+        problems.append(f"the header names parcel {header.group(1)}, not {parcel.parcel_id}")
+    covered = {KEY_FACTS[name] for name, ok in facts.items() if not ok}
+    problems += [f"the {label} bullet differs from the record's" for label in REQUIRED_FIELDS
+                 if found[label] is not None and not fields[label] and label not in covered]
     return SummaryCheck(layout_ok=layout_ok, facts_ok=all(facts.values()), fields=fields, facts=facts, problems=problems)
 
 
