@@ -2,7 +2,8 @@
 
 A mutant is ``(answer grade_id, text in that cell, the text that replaces it, test
 grade_ids that must then lose their points)``. ``grader`` starts one kernel, runs the
-cells the exercises need (by default the first code cell: the imports), and yields
+context the exercises need (cell indexes, or source code standing in for a slow cell;
+by default the first code cell: the imports), and yields
 ``run(mutant=None) -> {test grade_id: points earned}``, scored as nbgrader does.
 With ``each_alone=True`` a mutant runs only its own answer cell and the test cells it
 names, which is enough when no exercise builds on another's cells (02-data, not 04-lora,
@@ -23,7 +24,7 @@ Mutant = tuple[str, str, str, set[str]]
 
 
 @contextlib.contextmanager
-def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120, each_alone: bool = False) -> Iterator:
+def grader(path: Path, context: Iterable[int | str] | None = None, timeout: int = 120, each_alone: bool = False) -> Iterator:
     nb = nbformat.read(path, as_version=4)
     exercise_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code" and "nbgrader" in c.metadata]
     if context is None:
@@ -31,7 +32,8 @@ def grader(path: Path, context: Iterable[int] | None = None, timeout: int = 120,
     client = NotebookClient(nb, kernel_name="python3", timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
     with client.setup_kernel():
         for i in context:
-            client.execute_cell(nb.cells[i], i)
+            cell = nb.cells[i] if isinstance(i, int) else nbformat.v4.new_code_cell(i)
+            client.execute_cell(cell, i if isinstance(i, int) else 0)
 
         def run(mutant: Mutant | None = None) -> dict[str, float]:
             scores = {}

@@ -196,13 +196,16 @@ def measure_training_step(
     lr: float = 1e-4,
     device: str | None = None,
     seed: int = 0,
+    gradient_checkpointing: bool | None = None,
 ) -> StepMeasurement:
     """Load a model, prepare it for ``method`` with peft, and measure two AdamW steps on random tokens.
 
     ``load()`` returns the model (on ``device``), full precision or quantized; it runs inside the
     measurement, so ``weights`` is everything loading and preparing left allocated. ``lora``
     and ``qlora`` wrap it with peft's ``LoraConfig`` (``qlora`` after
-    ``prepare_model_for_kbit_training``, which also turns on gradient checkpointing). The first
+    ``prepare_model_for_kbit_training``, which also turns on gradient checkpointing).
+    ``gradient_checkpointing`` (default: only for ``qlora``) turns it on the way peft does, so
+    LoRA can be measured with and without it and its saving told apart from 4-bit's. The first
     step creates the gradients and AdamW's moments; the second measures a steady step's peak.
     AdamW runs per tensor (``foreach=False``), as it does by default on CPU, on every device.
     """
@@ -212,10 +215,15 @@ def measure_training_step(
     if torch.device(device).type == "cuda":
         _warm_up_cuda(device)
 
+    checkpointing = method == "qlora" if gradient_checkpointing is None else gradient_checkpointing
+
     def build() -> nn.Module:
         model = load()
         if method == "qlora":
-            model = prepare_model_for_kbit_training(model)
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=checkpointing)
+        elif checkpointing:
+            model.enable_input_require_grads()
+            model.gradient_checkpointing_enable()
         if method in ("lora", "qlora"):
             targets = "all-linear" if lora_targets is None else lora_targets
             model = get_peft_model(model, LoraConfig(r=lora_r or DEFAULT_LORA_R, target_modules=targets, lora_dropout=0.0))
@@ -297,26 +305,30 @@ def footprint_table(path, formats=WEIGHT_FORMATS, device: str | None = None, sha
 def training_table(path, runs, *, batch_size: int, seq_len: int, lora_r: int | None = None, device: str | None = None, progress=None) -> pd.DataFrame:
     """One AdamW training step per ``(method, format)`` in ``runs``: estimated next to measured.
 
-    ``format`` is the weights' format as loaded (``fp32``, ``bf16``, ``nf4``, ``nf4-dq``); QLoRA
-    runs turn on gradient checkpointing, as ``prepare_model_for_kbit_training`` does, and the
-    estimate is told so. ``progress`` wraps the runs (e.g. ``tqdm``).
+    ``format`` is the weights' format as loaded (``fp32``, ``bf16``, ``nf4``, ``nf4-dq``). A run
+    may add a third item, whether to use gradient checkpointing; by default only QLoRA runs do, as
+    ``prepare_model_for_kbit_training`` does, and the estimate is told either way. ``progress``
+    wraps the runs (e.g. ``tqdm``).
     """
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(path)
     rows = []
-    for method, fmt in (progress or list)(runs):
+    for method, fmt, *rest in (progress or list)(runs):
+        checkpointing = rest[0] if rest else method == "qlora"
         start = time.perf_counter()
-        measured = measure_training_step(pretrained_loader(path, fmt, device), method, batch_size=batch_size, seq_len=seq_len, lora_r=lora_r, device=device)
+        measured = measure_training_step(pretrained_loader(path, fmt, device), method, batch_size=batch_size, seq_len=seq_len, lora_r=lora_r,
+                                         device=device, gradient_checkpointing=checkpointing)
         seconds = time.perf_counter() - start
         est = estimate_training_memory(
             config, method, weight_dtype=torch.bfloat16 if fmt == "bf16" else torch.float32, batch_size=batch_size, seq_len=seq_len,
-            lora_r=lora_r, gradient_checkpointing=method == "qlora", double_quant=fmt == "nf4-dq",
+            lora_r=lora_r, gradient_checkpointing=checkpointing, double_quant=fmt == "nf4-dq",
         )
         est_static = est.static
         rows.append({
             "method": method,
             "weights": fmt,
+            "checkpointing": checkpointing,
             "weights+optimizer MB": measured.static / 1e6,
             "estimated MB": est_static / 1e6,
             "error %": _error(est_static, measured.static),
