@@ -113,7 +113,8 @@ def test_student_set_drops_invalid_replies_and_keeps_order():
     replies = [" bug\n", "Billing", "account", "feature request"]
     got = student_set(pool, replies, routing.parse, routing.conversation)
     assert [g["messages"][-1]["content"] for g in got] == ["bug", "account"]
-    assert got[1]["messages"][1]["content"] == pool[2].thread
+    assert got[1]["messages"][1]["content"] == routing.request_text(pool[2])
+    assert pool[2].thread.split("\n", 1)[1].startswith(routing.request_text(pool[2]))
     with pytest.raises(ValueError, match="pair up"):
         student_set(pool, replies[:3], routing.parse, routing.conversation)
 

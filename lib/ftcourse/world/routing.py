@@ -16,9 +16,19 @@ SYSTEM_PROMPT = "Route this LandAI support ticket to a team's queue. Answer with
 MAX_NEW_TOKENS = 6  # the longest queue name, feature_request, is 4 tokens, then the end token
 
 
+def request_text(ticket: Ticket) -> str:
+    """What the router reads: the customer's first message, subject included.
+
+    The problem that decides the queue is always stated there; the sender's address and the
+    follow-ups (plan, urgency) never change it, and every token read is paid for on every request.
+    """
+    first = ticket.thread.split("\n\n--- reply", 1)[0]
+    return first.split("\n", 1)[1] if first.startswith("From:") else first
+
+
 def conversation(ticket: Ticket, label: str | None = None) -> dict:
     """The routing request for ``ticket``; with ``label``, a training example that answers it."""
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": ticket.thread}]
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": request_text(ticket)}]
     if label is not None:
         messages.append({"role": "assistant", "content": label})
     return {"messages": messages}
