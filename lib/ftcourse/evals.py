@@ -25,7 +25,7 @@ import torch
 from scipy import stats
 from sklearn.metrics import cohen_kappa_score
 
-from .landai import verdict
+from .world.landai import verdict
 from .world.parcels import Parcel
 
 
