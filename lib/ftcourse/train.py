@@ -130,8 +130,13 @@ def _prompt(messages: list[dict]) -> list[dict]:
 
 @torch.no_grad()
 def generate_many(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int = 200,
-                  batch_size: int = 16) -> list[str]:
-    """Greedy replies to many conversations, a batch at a time (left-padded, so every prompt ends where its reply starts)."""
+                  batch_size: int = 16, adapter_names: list[str] | None = None) -> list[str]:
+    """Greedy replies to many conversations, a batch at a time (left-padded, so every prompt ends where its reply starts).
+
+    ``adapter_names``: for a peft model holding several adapters, the one each conversation is answered with.
+    """
+    if adapter_names is not None and len(adapter_names) != len(conversations):
+        raise ValueError(f"{len(adapter_names)} adapter names for {len(conversations)} conversations")
     device = next(model.parameters()).device
     prompts = [tokenizer.apply_chat_template(_prompt(_messages(c)), add_generation_prompt=True, tokenize=True,
                                              return_dict=True)["input_ids"] for c in conversations]
@@ -141,8 +146,9 @@ def generate_many(model, tokenizer, conversations: list[list[dict]], max_new_tok
         width = max(len(p) for p in chunk)
         ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(p)) + list(p) for p in chunk], device=device)
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
+        per_row = {} if adapter_names is None else {"adapter_names": adapter_names[i:i + batch_size]}
         out = model.generate(input_ids=ids, attention_mask=attention, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **per_row)
         replies += [tokenizer.decode(row[width:], skip_special_tokens=True) for row in out]
     return replies
 

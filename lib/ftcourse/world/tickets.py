@@ -9,6 +9,11 @@ stated somewhere in the thread (sometimes only in a follow-up message):
   low for feature requests and questions; normal otherwise;
 - ``parcel_id``: the course parcel the ticket is about, or None;
 - ``refund_requested``: whether they ask for money back.
+
+``tickets(n, after_launch=True)`` is the world after LandAI ships integrations
+(CRM sync, Zapier, Slack alerts, the GIS plugin): a sixth category,
+``integration``, about one ticket in five, that nothing written before the
+launch has seen.
 """
 from __future__ import annotations
 
@@ -60,6 +65,14 @@ PROBLEMS = {
         ("any plans for webhooks when a report is ready?", "api"), ("a dark mode for the app would be nice", "mobile app"),
     ],
 }
+INTEGRATION_PROBLEMS = [
+    ("the Salesforce sync stopped pushing new parcels to our CRM", "api"),
+    ("our Zapier zap fails with 'invalid token' on every run", "api"),
+    ("the Slack alerts for saved parcels never arrive in our channel", "account"),
+    ("the ArcGIS plugin can't connect to LandAI since the update", "map"),
+    ("the HubSpot integration creates every parcel twice", "api"),
+]
+CATEGORIES_AFTER_LAUNCH = (*CATEGORIES, "integration")
 URGENT = ["we close on this parcel tomorrow morning", "the buyer meeting is today at 3pm",
           "nobody on our team can work right now"]
 HIGH = ["this is blocking my work", "I can't do anything until this is sorted", "I need this fixed asap, clients are waiting"]
@@ -79,15 +92,19 @@ class Ticket:
         return {"ticket_id": self.ticket_id, "thread": self.thread, "record": self.record}
 
 
-def _one(seed: int | str, i: int) -> Ticket:
-    rng = random.Random(f"ticket:{seed}:{i}")
+def _one(seed: int | str, i: int, after_launch: bool = False) -> Ticket:
+    rng = random.Random(f"ticket:{seed}:{i}" + (":launched" if after_launch else ""))
     first, last = rng.choice(FIRST), rng.choice(LAST)
     company = rng.choice(COMPANIES)
     domain = company.lower().split()[0].replace("'", "") + rng.choice([".com", ".net", "-land.com"])
     email = f"{first.lower()}.{last.lower().replace(chr(39), '')}@{domain}" if rng.random() < 0.7 else f"{first[0].lower()}{last.lower().replace(chr(39), '')}@{domain}"
-    category = rng.choices(CATEGORIES, weights=(0.22, 0.26, 0.2, 0.17, 0.15))[0]
+    weights = (0.22, 0.26, 0.2, 0.17, 0.15)
+    if after_launch:
+        category = rng.choices(CATEGORIES_AFTER_LAUNCH, weights=(*weights, 0.25))[0]
+    else:
+        category = rng.choices(CATEGORIES, weights=weights)[0]
     plan = rng.choices(PLANS, weights=(0.2, 0.4, 0.28, 0.12))[0]
-    problem, product = rng.choice(PROBLEMS[category])
+    problem, product = rng.choice(INTEGRATION_PROBLEMS if category == "integration" else PROBLEMS[category])
     names_parcel = "{parcel}" in problem
     parcel_id = rng.choice(COURSE_IDS) if names_parcel or (category == "bug" and rng.random() < 0.3) else None
     if category == "feature_request":
@@ -128,9 +145,12 @@ def _one(seed: int | str, i: int) -> Ticket:
                    f"--- reply from {first} {last} ---\n" + " ".join(follow_up))
     record = {"customer": f"{first} {last}", "email": email, "plan": plan, "product": product, "category": category,
               "priority": priority, "parcel_id": parcel_id, "refund_requested": refund}
-    return Ticket(f"T-{10000 + i}", thread, record)
+    return Ticket(f"T-{(20000 if after_launch else 10000) + i}", thread, record)
 
 
-def tickets(n: int, seed: int = 0) -> list[Ticket]:
-    """``n`` tickets; ``tickets(n)`` is a prefix of ``tickets(m)`` for m > n."""
-    return [_one(seed, i) for i in range(n)]
+def tickets(n: int, seed: int = 0, after_launch: bool = False) -> list[Ticket]:
+    """``n`` tickets; ``tickets(n)`` is a prefix of ``tickets(m)`` for m > n.
+
+    ``after_launch``: drawn from the world after the integrations launch (a different draw for the same seed).
+    """
+    return [_one(seed, i, after_launch) for i in range(n)]
