@@ -154,6 +154,19 @@ def check(question: Question, response: str) -> Result:
     return Result(len(scored.covered) >= question.need, shown, f"{scored} ({question.need} needed)")
 
 
+def check_defence(question: Question, defence: str, need: int = 2, max_words: int = 40) -> Result:
+    """A decision rep's one-sentence defence: at most ``max_words`` words, one sentence, ``need`` of its key points."""
+    scored = rubric_.score(defence, question.rubric)
+    problems = []
+    if len(rubric_.words(defence)) > max_words:
+        problems.append(f"{len(rubric_.words(defence))} words: say it in {max_words} or fewer")
+    if len(re.findall(r"[.!?](?:\s|$)", defence.strip())) > 1:
+        problems.append("more than one sentence")
+    if len(scored.covered) < need:
+        problems.append(f"names {len(scored.covered)} of the reasons an interviewer listens for; {need} needed")
+    return Result(not problems, question.explanation, "; ".join(problems) + ("\n" if problems else "") + str(scored))
+
+
 # ---------------------------------------------------------------- progress and spaced repetition
 
 

@@ -104,8 +104,10 @@ MEMORY_RUNS = {
               dict(method="qlora", lora_r=16)),
 }
 MODELS = {"7B": "llama-2-7b", "13B": "llama-2-13b", "70B": "llama-2-70b"}
+LLAMA_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # a Llama block's linear layers
 
 
+@cache
 def static_bytes(shape: str, run: str) -> int:
     """Bytes of a training run before activations: weights, quantization constants, adapters, gradients, optimizer state."""
     from . import memory
@@ -114,6 +116,7 @@ def static_bytes(shape: str, run: str) -> int:
     return b.static + b.gradients
 
 
+@cache
 def lora_parameters(shape: str, r: int, targets: tuple[str, ...]) -> int:
     """LoRA's trainable parameters, counted by ``ftcourse.lora`` on a model built on the meta device."""
     from . import lora, memory
@@ -146,8 +149,7 @@ def _memory_questions() -> list[Question]:
     lora_counts = [
         ("7b-qv-r8", "llama-2-7b", 8, ("q_proj", "v_proj"), "the LoRA paper's setting"),
         ("13b-attention-r16", "llama-2-13b", 16, ("q_proj", "k_proj", "v_proj", "o_proj"), "all four attention projections"),
-        ("70b-all-r16", "llama-2-70b", 16, ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
-         "every linear layer of the blocks"),
+        ("70b-all-r16", "llama-2-70b", 16, LLAMA_LINEARS, "every linear layer of the blocks"),
     ]
     for name, shape, r, targets, what in lora_counts:
         where = ", ".join(targets)
