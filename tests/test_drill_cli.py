@@ -106,3 +106,29 @@ def test_the_cheat_sheet_has_a_section_per_notebook(root):
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (root / "notebooks").iterdir() if p.is_dir() and p.name[:2].isdigit())
     assert result.stdout.count("\n## ") == len(names) and "LoRA" in result.stdout
+
+
+def test_ctrl_c_in_the_middle_keeps_every_answer_given_so_far(tmp_path):
+    import signal
+    import time
+
+    progress = tmp_path / "p.json"
+    qs = planned(progress, 3, 5, ["decide"])
+    proc = subprocess.Popen([sys.executable, "-m", "ftcourse", "drill", "--topic", "decide", "--count", "3", "--seed", "5",
+                             "--answers", "-", "--progress", str(progress)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc.stdin.write(right_answer(qs[0]) + "\n")
+    proc.stdin.flush()
+    seen = ""
+    while "Why:" not in seen:
+        seen += proc.stdout.readline()
+    for _ in range(100):  # the answer is saved right after its explanation
+        if progress.exists():
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # the drill now waits for the second answer
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    saved = json.loads(progress.read_text())
+    assert list(saved["cards"]) == [qs[0].id] and saved["cards"][qs[0].id]["right"] == 1
+    assert [f.name for f in tmp_path.iterdir()] == ["p.json"]

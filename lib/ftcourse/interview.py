@@ -286,7 +286,7 @@ _PADDING = {
     "Access and utilities": "Bringing a missing road or utility to a parcel can cost more than the land itself, so budget for it.",
     "Price": "Prices in this county have moved over the last few years, so compare with recent sales of similar parcels nearby.",
 }
-_CHEER = {"Access and utilities": "super convenient!", "Price": "an absolute steal, honestly!"}
+_CHEER = {"Size and terrain": "lovely land!", "Access and utilities": "super convenient!", "Price": "an absolute steal, honestly!"}
 
 
 def _transposed(price: int) -> int:
@@ -301,8 +301,7 @@ _PLANT = {
     "format": lambda p, s: "## Parcel {} — Buyer Summary\n".format(p.parcel_id) + "\n".join(
         f"* **{line[2:].split(': ', 1)[0]}**: {line[2:].split(': ', 1)[1]}" for line in s.splitlines()[1:]),
     "length": lambda p, s: _with_bullets(s, lambda label, value: f"- {label}: {value}" + (f". {_PADDING[label]}" if label in _PADDING else "")),
-    "tone": lambda p, s: "Great question! Here you go:\n" + _with_bullets(
-        s, lambda label, value: f"- {label}: {value}" + (f" — {_CHEER[label]}" if label in _CHEER else "")) + "\n\nHope this helps! :)",
+    "tone": lambda p, s: _with_bullets(s, lambda label, value: f"- {label}: {value}" + (f" — {_CHEER[label]}" if label in _CHEER else "")),
     "fact": lambda p, s: s.replace(f"${p.price_usd:,} (", f"${_transposed(p.price_usd):,} ("),
 }
 
