@@ -1,4 +1,4 @@
-"""Interview drills: questions checked three ways, and spaced repetition of the ones you miss.
+"""Interview drills: questions checked four ways, and spaced repetition of the ones you miss.
 
 A question is answered in words and checked the way an interviewer would:
 
@@ -9,9 +9,10 @@ A question is answered in words and checked the way an interviewer would:
 
 The bank itself is ``ftcourse.interview.questions()``; ``ftcourse drill`` and notebook 08
 both draw from it. Progress is a small JSON file: each question sits in a Leitner box, and a
-question in box *b* comes back ``INTERVALS[b - 1]`` sessions later; a miss sends it back to
-box 1, due at the next session. The file is replaced in one step (written beside it, then
-renamed), so an interrupted run leaves either the old progress or the new, never half of it.
+question in box *b* comes back ``INTERVALS[b - 1]`` sessions later. A miss puts it in box 1,
+due at the next session; a right answer moves it up a box (to box 2 at least), so what you
+know waits 2, 4, 8, then 16 sessions. The file is replaced in one step (written beside it,
+then renamed), so an interrupted run leaves either the old progress or the new, never half.
 """
 from __future__ import annotations
 
