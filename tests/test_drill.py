@@ -281,3 +281,25 @@ def test_building_the_bank_imports_no_torch():
 
     code = "import sys; from ftcourse import interview; interview.questions(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_a_defence_is_one_sentence_of_at_most_40_words_with_two_reasons():
+    wiki = next(q for q in interview.DECISIONS if q.id == "decide.wiki-chatbot")
+    good = "The wiki is knowledge the model lacks and it changes daily, so retrieve the pages."
+    assert drill.check_defence(wiki, good).correct
+    assert "more than one sentence" in drill.check_defence(wiki, good.replace(" and it", ". It")).detail
+    assert "41 words" in drill.check_defence(wiki, good[:-1] + " " + "really " * 25 + "now.").detail
+    assert "names 0 of the reasons" in drill.check_defence(wiki, "It is the best option here.").detail
+
+
+def test_a_scenarios_rubric_follows_what_fails_in_it():
+    from ftcourse.decide import Need
+
+    knowledge = interview.defence_points(Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), "RAG")
+    assert knowledge == (interview.KNOWS, interview.RETRIEVES, interview.STORES_BADLY, interview.CHANGES)
+    untried = interview.defence_points(Need(missing_knowledge=False, wrong_behaviour=True), "prompt")
+    assert untried == (interview.BEHAVIOUR, interview.TRY_FIRST, interview.INSTRUCTION)
+    volume = interview.defence_points(Need(missing_knowledge=False, wrong_behaviour=True, fails_with_examples=False, high_volume=True),
+                                      "fine-tune")
+    assert volume == (interview.BEHAVIOUR, interview.PROMPT_WORKS, interview.NOT_RETRIEVAL, interview.VOLUME, interview.IN_WEIGHTS)
+    assert len(interview.DECISIONS) == len(interview.decide.SCENARIOS)

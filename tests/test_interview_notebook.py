@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from mutants import failing, grader
 
-LONG = ("Distil the big model into a small fine-tuned one, which serves two million labels a day at a fraction of the cost and latency, "
-        "because the frontier model with its long eight-shot prompt is far too slow and far too expensive at this volume of commits.")
+LONG = ("The prompt works, but at 200,000 commits a day its 600 tokens cost too much, so train the labelling into a small model's weights, "
+        "which then labels every commit with a bare prompt, faster and far cheaper than the long few-shot prompt we use today.")
 
 # name: (answer cell, text in it, the mistake, test cells that must fail)
 MUTANTS = {
@@ -25,22 +25,40 @@ MUTANTS = {
     "rubric: the last position skipped": ("covers", "range(len(said) - len(wanted) + 1)", "range(len(said) - len(wanted))", {"covers_tests"}),
     "rubric: a stem matched both ways": ('covers', 'word.startswith(pattern[:-1])', '(word.startswith(pattern[:-1]) or pattern[:-1].startswith(word))',
                                         {"covers_tests"}),
-    "reps: fine-tuning the wiki in": ("decision_reps", '"wiki": ("RAG",', '"wiki": ("fine-tune",', {"decision_reps_tests"}),
-    "reps: RAG for a strict format": ("decision_reps", '"json-schema": ("fine-tune",', '"json-schema": ("RAG",', {"decision_reps_tests"}),
+    "reps: fine-tuning the wiki in": ("decision_reps", '"wiki-chatbot": ("RAG",', '"wiki-chatbot": ("fine-tune",', {"decision_reps_tests"}),
+    "reps: RAG for a strict format": ("decision_reps", '"exact-json-schema": ("fine-tune",', '"exact-json-schema": ("RAG",', {"decision_reps_tests"}),
     "reps: fine-tuning facts about a new library": ("decision_reps", '"new-library": ("RAG",', '"new-library": ("fine-tune",', {"decision_reps_tests"}),
-    "reps: fine-tuning before trying a prompt": ("decision_reps", '"french": ("prompt",', '"french": ("fine-tune",', {"decision_reps_tests"}),
-    "reps: one tool where two compose": ("decision_reps", '"landai-summaries": ("RAG + fine-tune",', '"landai-summaries": ("fine-tune",', {"decision_reps_tests"}),
-    "reps: prompting at volume": ("decision_reps", '"brand-voice": ("fine-tune",', '"brand-voice": ("prompt",', {"decision_reps_tests"}),
+    "reps: a fine-tune as a database": ("decision_reps", '"memorise-the-listings": ("RAG",', '"memorise-the-listings": ("fine-tune",', {"decision_reps_tests"}),
+    "reps: fine-tuning before trying a prompt": ("decision_reps", '"commit-labels-untried": ("prompt",', '"commit-labels-untried": ("fine-tune",', {"decision_reps_tests"}),
+    "reps: one tool where two compose": ("decision_reps", '"report-writer-end-to-end": ("RAG + fine-tune",', '"report-writer-end-to-end": ("fine-tune",', {"decision_reps_tests"}),
+    "reps: prompting at volume": ("decision_reps", '"brand-voice-at-scale": ("fine-tune",', '"brand-voice-at-scale": ("prompt",', {"decision_reps_tests"}),
+    "reps: a working prompt kept at any volume": ("decision_reps", '"commit-labels-in-ci": ("fine-tune",', '"commit-labels-in-ci": ("prompt",', {"decision_reps_tests"}),
     "reps: a defence without reasons": (
         "decision_reps",
         '"Brand voice is behaviour, and at 50,000 tickets a day a long style prompt costs tokens on every request, while a fine-tune learns the voice once."',
         '"It is clearly the best option for this job."', {"decision_reps_tests"}),
     "reps: two sentences": (
-        "decision_reps", '"Answers must cite the exact clause, so retrieval', '"Answers must cite the exact clause. So retrieval', {"decision_reps_tests"}),
+        "decision_reps", "at request time, because a fine-tune", "at request time. A fine-tune", {"decision_reps_tests"}),
     "reps: a defence of over 40 words": (
         "decision_reps",
-        '"Distil the big model into a small fine-tuned one, which serves two million labels a day at a fraction of the cost and latency."',
+        '"The prompt works, but at 200,000 commits a day its 600 tokens cost too much, so train the labelling into a small model\'s weights."',
         repr(LONG), {"decision_reps_tests"}),
+    "curves: overfitting taken for healthy": ("read_the_curve", '"C": "overfitting", "D": "healthy"', '"C": "healthy", "D": "overfitting"',
+                                              {"read_the_curve_tests"}),
+    "curves: no masking taken for a high learning rate": ("read_the_curve", '"A": "too_high_lr", "B": "no_masking"',
+                                                         '"A": "no_masking", "B": "too_high_lr"', {"read_the_curve_tests"}),
+    "curves: the healthy run called unmasked": ("read_the_curve", '"B": "no_masking", "C": "overfitting", "D": "healthy"',
+                                                '"B": "healthy", "C": "overfitting", "D": "no_masking"', {"read_the_curve_tests"}),
+    "curves: stop at the last epoch": ("read_the_curve", "stop_after_epoch = min(", "stop_after_epoch = len(overfit.val_loss) - 1 or min(",
+                                       {"read_the_curve_tests"}),
+    "curves: epoch counted from the list's index 0": (
+        "read_the_curve", "stop_after_epoch = min(range(1, len(overfit.val_loss)), key=lambda epoch: overfit.val_loss[epoch])",
+        "stop_after_epoch = overfit.val_loss.index(min(overfit.val_loss)) + 1", {"read_the_curve_tests"}),
+    "curves: stopped on the training loss": (
+        "read_the_curve", "stop_after_epoch = min(range(1, len(overfit.val_loss)), key=lambda epoch: overfit.val_loss[epoch])",
+        "stop_after_epoch = 1 + min(range(len(overfit.train_epoch_loss)), key=lambda epoch: overfit.train_epoch_loss[epoch])",
+        {"read_the_curve_tests"}),
+    "curves: the wrong run stopped": ("read_the_curve", 'overfit = shown["C"]', 'overfit = shown["D"]', {"read_the_curve_tests"}),
     "memory: mixed precision with an fp32 master copy": ("training_gb", "(2 + 2 + 8)", "(2 + 2 + 12)", {"training_gb_tests"}),
     "memory: QLoRA at exactly half a byte": ("training_gb", "(4 + 8 / 64 + 32 / (64 * 256)) / 8", "4 / 8", {"training_gb_tests"}),
     "memory: QLoRA without double quantization": ("training_gb", "(4 + 8 / 64 + 32 / (64 * 256)) / 8", "(4 + 32 / 64) / 8", {"training_gb_tests"}),
@@ -87,14 +105,15 @@ def grade(root):
     path = root / "solutions" / "08-interview" / "08-interview.ipynb"
     nb = nbformat.read(path, as_version=4)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    context = [code[0]] + [i for i in code if "counts = {}" in nb.cells[i].source]  # the imports; the model counts Exercise 3 reads
+    # the imports; the model counts Exercise 3 reads; the curves Exercise 5 reads
+    context = [code[0]] + [i for i in code if "counts = {}" in nb.cells[i].source or "shown = {" in nb.cells[i].source]
     with grader(path, context=context) as run:
         yield run
 
 
 def test_the_solution_earns_every_point(grade):
     scores = grade()
-    assert len(scores) == 7 and all(scores.values()), scores
+    assert len(scores) == 8 and all(scores.values()), scores
 
 
 @pytest.mark.parametrize("name", MUTANTS)

@@ -7,86 +7,81 @@ the bank and the library cannot disagree. Each topic is a notebook:
 
 decide (01), data (02), mechanics (03), lora (04), memory (05), evals (06),
 production (07), and explain: the "explain it in 60 seconds" answers, scored by rubric.
+
+The decision reps are notebook 01's scenario bank (``ftcourse.decide.SCENARIOS``); the key
+points a one-sentence defence should make are read from each scenario's ``Need``, the
+same questions the litmus test asks, so a new scenario comes with its rubric.
 """
 from __future__ import annotations
 
 import math
 from functools import cache
 
-from . import landai
-from .drill import Question
-from .rubric import point
+from . import decide, landai
+from .drill import Question, tools_named
+from .rubric import point, words
 
 TOPICS = ("decide", "data", "mechanics", "lora", "memory", "evals", "production", "explain")
 
 
-def _choice(id, prompt, answer, explanation, *defence):
-    return Question(f"decide.{id}", "decide", "choice", prompt, explanation, frozenset(answer), rubric=tuple(defence))
-
-
 # ---------------------------------------------------------------- decide (01)
 
+# What a one-sentence defence of a decision should say, read from the litmus test's questions.
 KNOWS = point("it is knowledge the model lacks", "know*", "knowledge", "facts", "information", "content", "data")
 CHANGES = point("the knowledge changes, retrieval stays current", "chang*", "updat*", "current", "fresh", "stale", "new", "daily")
 RETRIEVES = point("retrieval puts the source in the prompt", "retriev*", "look* up", "search*", "cite*", "ground*", "source*", "context")
+STORES_BADLY = point("a fine-tune stores facts badly", "terrible database", "memoris*", "memoriz*", "hallucinat*", "misquot*",
+                     "recall*", "guess*", "training facts", "train facts")
 BEHAVIOUR = point("it is behaviour (format, voice, skill), not knowledge",
                   "behavio*", "format*", "schema", "structure*", "voice", "tone", "style", "skill", "layout")
 PROMPT_FAILS = point("prompting with examples is not reliable enough",
                      "prompt*", "few shot", "examples", "reliabl*", "unreliabl*", "inconsistent*", "every time", "100%")
-IN_WEIGHTS = point("training puts the behaviour in the weights", "weights", "train*", "learn*", "bake*", "buy*")
+PROMPT_WORKS = point("the prompt already works", "already", "works", "gets it right", "get it right", "does it")
+COSTS_LITTLE = point("at this volume its tokens cost little", "cheap*", "few tokens", "small", "little", "costs")
+INSTRUCTION = point("an instruction with examples in the prompt does it", "instruction*", "system prompt", "in the prompt",
+                    "prompt with examples", "tell", "ask")
+NOT_RETRIEVAL = point("retrieval would add facts, not the behaviour", "not knowledge", "not format", "adds facts", "retrieval adds",
+                      "facts are already", "already in the prompt", "already retriev*")
+TRY_FIRST = point("prompting is free and instant: try it first", "free", "instant", "first", "no training", "quick*", "measure*")
 VOLUME = point("at volume, long prompts cost too much", "cost*", "cheap*", "volume", "scale", "tokens", "latency", "per request",
-               "50k", "50 000", "50000", "million*")
-TRY_FIRST = point("prompting is free and instant: try it first", "free", "instant", "first", "cheap*", "no training", "quick*")
+               "every request", "a day")
+IN_WEIGHTS = point("training puts the behaviour in the weights", "weights", "train*", "learn*", "bake*", "buy*")
 
-DECISIONS = [
-    _choice("wiki", "A chatbot must answer employees' questions from the company wiki. Prompt, RAG or fine-tune?", {"rag"},
-            "Knowledge the model does not have, and it changes every week: retrieve the relevant pages into the prompt. "
-            "A fine-tune would store the wiki badly and go stale with the next edit.", KNOWS, CHANGES, RETRIEVES),
-    _choice("json-schema", "An extractor must emit your exact JSON schema on 100% of inputs; the best prompt with examples "
-            "still breaks it now and then. Prompt, RAG or fine-tune?", {"fine-tune"},
-            "A strict output format is behaviour, and examples in the prompt did not make it reliable: train it into the weights "
-            "(and validate the output as well).", BEHAVIOUR, PROMPT_FAILS, IN_WEIGHTS),
-    _choice("new-library", "The model does not know a library released last month. Prompt, RAG or fine-tune?", {"rag"},
-            "It is missing knowledge: retrieve the library's documentation. Fine-tuning facts in works badly and freezes them "
-            "at training time (or wait for a newer model).", KNOWS, RETRIEVES, CHANGES),
-    _choice("brand-voice", "A support bot should sound like your brand across 50,000 tickets a day. Prompt, RAG or fine-tune?",
-            {"fine-tune"},
-            "Voice is behaviour; at 50,000 requests a day, a long style prompt with examples costs tokens and latency on every "
-            "request, while a fine-tune buys the voice once.", BEHAVIOUR, VOLUME, IN_WEIGHTS),
-    _choice("landai-summaries", "LandAI's report writer must put each parcel's record, fetched at request time, into one house "
-            "layout; with 50 examples in the prompt the layout is still right only part of the time. What do you use?",
-            {"rag", "fine-tune"},
-            "Both: the facts come from the record (retrieval keeps them current), the layout is behaviour that prompting "
-            "did not make reliable, so fine-tune it. They compose.", RETRIEVES, BEHAVIOUR, PROMPT_FAILS),
-    _choice("refund-policy", "A support bot must quote this month's refund policy, which legal rewrites every few weeks. "
-            "Prompt, RAG or fine-tune?", {"rag"},
-            "Changing knowledge: retrieve the current policy. A fine-tune would keep quoting last month's.", KNOWS, CHANGES, RETRIEVES),
-    _choice("commit-router", "A frontier model labels commit messages feat/fix/chore well with an 8-shot prompt, but you must "
-            "label 2 million a day and it is too slow and expensive. Prompt, RAG or fine-tune?", {"fine-tune"},
-            "Distil it: let the big model label training data, fine-tune a small model on the narrow task, and serve that at a "
-            "fraction of the cost and latency.", VOLUME, IN_WEIGHTS,
-            point("distil a big model into a small one", "distil*", "teacher", "student", "small* model")),
-    _choice("french", "Answers must be in French; nobody has tried telling the model so yet. Prompt, RAG or fine-tune?", {"prompt"},
-            "Say it in the system prompt first: it is free and instant. Only when good prompts with examples fail is "
-            "fine-tuning worth its cost.", TRY_FIRST, point("a clear instruction does it", "instruct*", "system prompt", "tell", "ask")),
-    _choice("contracts", "A legal team wants answers about its 10,000 contracts, citing the clause each answer comes from. "
-            "Prompt, RAG or fine-tune?", {"rag"},
-            "The answers must come from, and point to, specific documents: retrieval gives the clause and its source. "
-            "A fine-tune cannot cite what it memorised, and memorises badly.", KNOWS, RETRIEVES,
-            point("citations need the source document", "cite*", "citation*", "clause", "source*", "trace*")),
-    _choice("concise", "Users say the assistant's answers are too long. Nobody has changed the prompt since launch. "
-            "Prompt, RAG or fine-tune?", {"prompt"},
-            "Ask for shorter answers, with an example or two, and measure; a fine-tune is the last resort, not the first.",
-            TRY_FIRST, point("measure before changing more", "measur*", "eval*", "test*", "baseline")),
-    _choice("new-parcels", "The report writer must answer about parcels added to the database yesterday. "
-            "Prompt, RAG or fine-tune?", {"rag"},
-            "Yesterday's records are knowledge the model was never trained on, and more arrive daily: retrieve the record.",
-            KNOWS, CHANGES, RETRIEVES),
-    _choice("dialect", "Your codebase has its own conventions (naming, error handling, logging); generated code ignores them "
-            "even with examples in the prompt, across thousands of requests a day. Prompt, RAG or fine-tune?", {"fine-tune"},
-            "Conventions are a domain dialect, behaviour that examples in the prompt did not fix: fine-tune on good examples "
-            "of your code.", BEHAVIOUR, PROMPT_FAILS, IN_WEIGHTS),
-]
+
+def defence_points(need, answer: str) -> tuple:
+    """The key points a defence of ``answer`` should make, from what the situation says fails (a ``decide.Need``)."""
+    tools = tools_named(answer)
+    points = []
+    if need.missing_knowledge:
+        points += [KNOWS, RETRIEVES] + ([STORES_BADLY] if "fine-tune" not in tools else [])
+    if need.knowledge_changes:
+        points.append(CHANGES)
+    if need.wrong_behaviour:
+        points.append(BEHAVIOUR)
+        if need.fails_with_examples is None:
+            points.append(TRY_FIRST)
+        elif need.fails_with_examples:
+            points.append(PROMPT_FAILS)
+        else:
+            points += [PROMPT_WORKS] + ([COSTS_LITTLE] if "fine-tune" not in tools else [])
+        if not need.missing_knowledge and "fine-tune" in tools:
+            points.append(NOT_RETRIEVAL)
+    if tools == {"prompt"}:
+        points.append(INSTRUCTION)
+    if need.high_volume:
+        points.append(VOLUME)
+    if "fine-tune" in tools:
+        points.append(IN_WEIGHTS)
+    return tuple(points)
+
+
+def _decision(scenario) -> Question:
+    slug = "-".join(words(scenario.name))
+    return Question(f"decide.{slug}", "decide", "choice", f"{scenario.situation} Prompt, RAG or fine-tune?", scenario.why,
+                    tools_named(scenario.answer), rubric=defence_points(scenario.need, scenario.answer))
+
+
+DECISIONS = tuple(_decision(s) for s in decide.SCENARIOS)  # the decision reps are notebook 01's scenario bank
 
 
 # ---------------------------------------------------------------- memory (05), computed
