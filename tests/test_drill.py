@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ftcourse import cheatsheet, drill, interview, landai, rubric
+from ftcourse import cheatsheet, drill, interview, rubric
 from ftcourse.drill import Progress, ProgressError, Question, check
 from ftcourse.rubric import point
+from ftcourse.world import landai
 
 
 # ---------------------------------------------------------------- rubric

@@ -3,7 +3,8 @@ import dataclasses
 
 import pytest
 
-from ftcourse import landai, rag, world
+from ftcourse import rag, world
+from ftcourse.world import landai
 
 
 @pytest.fixture(scope="module")

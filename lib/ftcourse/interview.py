@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from . import decide, landai
+from . import decide
 from .drill import Question, tools_named
 from .rubric import point, words
+from .world import landai
 
 TOPICS = ("decide", "data", "mechanics", "lora", "memory", "evals", "production", "explain")
 
