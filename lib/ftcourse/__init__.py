@@ -9,7 +9,7 @@ notebook       modules
 =============  ==========================================================
 every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``expect``
 00 setup       ``train`` (``generate``), ``world`` (the course's data)
-01 decide      ``decide``, ``rag`` (with notebook 01)
+01 decide      ``decide``, ``rag``
 02 data        ``chat``, ``dedup``, ``consistency``, ``splits``, ``tokens``, ``world.messy``
 03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (with notebook 03)
 04 lora        ``lora`` (the layer and its injection), ``world.landai`` (the task)

@@ -27,7 +27,7 @@ class Need:
     missing_knowledge: bool  # the answer needs facts the model cannot know: your data, private, or newer than it
     wrong_behaviour: bool  # it does not do the task the way you want: format, voice, a narrow skill
     fails_with_examples: bool | None = None  # with good examples in the prompt, does it still fail? None: not tried yet
-    knowledge_changes: bool = False  # the facts are updated after any training run could see them
+    knowledge_changes: bool = False  # the facts keep changing while the system is in use: edits, updates, new records
     high_volume: bool = False  # volume, latency or cost per request make a long prompt expensive
 
 
@@ -84,7 +84,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              Need(missing_knowledge=False, wrong_behaviour=True, fails_with_examples=True), FINE_TUNE,
              "A strict output format is behaviour, and prompting has already failed to make it reliable: train it into the "
              "weights.", "syllabus"),
-    Scenario("new library", "The model does not know a library released last month, and your users ask how to call it.",
+    Scenario("new library", "The model does not know a library released last month, which ships a new release every few "
+             "weeks, and your users ask how to call it.",
              Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), RAG,
              "It is missing knowledge: put the library's docs in the prompt by retrieval (or wait for a newer model); "
              "a fine-tune on them memorises some sentences and hallucinates the rest.", "syllabus"),
@@ -101,9 +102,9 @@ SCENARIOS: tuple[Scenario, ...] = (
              "right on the next request.", "course world"),
     Scenario("memorise the listings", "The LandAI team proposes fine-tuning the model on question-answer pairs about all "
              "4,000 parcels so that it knows them without a database.",
-             Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), RAG,
-             "A fine-tune is a terrible database: it recalls its training questions better than paraphrases, keeps stale "
-             "answers until retrained, and guesses confidently about parcels it never saw.", "course world"),
+             Need(missing_knowledge=True, wrong_behaviour=False), RAG,
+             "A fine-tune is a terrible database: it keeps stale answers until retrained, guesses confidently about "
+             "parcels it never saw, and cannot say where an answer came from.", "course world"),
     Scenario("new county onboarded", "LandAI adds a new county: 300 parcel records arrive tonight and more every week.",
              Need(missing_knowledge=True, wrong_behaviour=False, knowledge_changes=True), RAG,
              "New records are new knowledge: index them for retrieval and they are answerable tonight, no training run.",
