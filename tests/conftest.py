@@ -21,9 +21,9 @@ for var, sub in {
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from ftcourse import course  # noqa: E402
+from ftcourse.grading import layout  # noqa: E402
 
-course.ensure_env_bin_on_path()
+layout.ensure_env_bin_on_path()
 
 
 @pytest.fixture(scope="session")

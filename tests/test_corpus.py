@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from ftcourse import corpus, landai
-from ftcourse.tokenizer import render_chat
+from ftcourse.basemodel import corpus
+from ftcourse.basemodel.tokenizer import render_chat
 from ftcourse.train import GENERAL_HELDOUT
-from ftcourse.world import commits, parcels, tickets
+from ftcourse.world import commits, landai, parcels, tickets
 from ftcourse.world.parcels import COURSE_IDS
 
 

@@ -8,9 +8,9 @@ import torch
 from safetensors import safe_open
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from ftcourse import landai, models, quant
+from ftcourse import models, quant
 from ftcourse.train import encode_chat, generate
-from ftcourse.world import parcels
+from ftcourse.world import landai, parcels
 
 
 @pytest.fixture(scope="module")

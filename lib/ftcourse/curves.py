@@ -37,8 +37,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import landai, world
+from . import world
 from .train import finetune
+from .world import landai
 
 PATH = Path(__file__).resolve().parent / "data" / "loss_curves.json"
 LABELS = ("healthy", "too_high_lr", "overfitting", "no_masking")
