@@ -160,7 +160,7 @@ def training_step(model, batch: dict, optimizer, schedule, max_norm: float = 1.0
 
 def _encoded(tokenizer, example, max_length: int | None, assistant_only: bool) -> dict:
     if isinstance(example, dict) and "input_ids" in example:  # encoded already (by encode_chat)
-        return example
+        return example if assistant_only else example | {"labels": list(example["input_ids"])}
     return encode_chat(tokenizer, _messages(example), max_length, assistant_only)
 
 
