@@ -24,6 +24,10 @@ MUTANTS = {
     "only the last reply labelled": (
         LABELS, "for i, message in enumerate(messages):", "for i, message in list(enumerate(messages))[-1:]:",
         {"assistant_labels_tests"}),
+    "the template's generation markers relied on": (
+        LABELS, "    input_ids = token_ids(messages)\n",
+        "    encoded = encode_chat(tokenizer, messages)\n    return encoded['input_ids'], encoded['labels']\n",
+        {"assistant_labels_tests"}),
     "labels shifted in the data": (LABELS, "labels[t] = input_ids[t]", "labels[t - 1] = input_ids[t]", {"assistant_labels_tests"}),
     "loss not shifted": (LOSS, "predictions = logits[:, :-1]\n    targets = labels[:, 1:]",
                          "predictions = logits\n    targets = labels", {"masked_cross_entropy_tests"}),
