@@ -100,6 +100,13 @@ def test_labels_on_every_token_when_asked(tiny):
     masked, every = encode_chat(tokenizer, messages), encode_chat(tokenizer, messages, assistant_only=False)
     assert every["labels"] == every["input_ids"] and masked["input_ids"] == every["input_ids"]
     assert IGNORE in masked["labels"] and tokenizer.eos_token_id in masked["labels"]
+    # Encoded examples given to finetune with assistant_only=False are trained on every token too.
+    model = tiny[0]
+    history = finetune(copy.deepcopy(model), tokenizer, [masked], epochs=1, batch_size=1, assistant_only=False,
+                       progress=False)
+    with torch.no_grad():
+        expected = model(**collate([every], tokenizer.pad_token_id)).loss.item()
+    assert history.train_loss[0] == pytest.approx(expected, rel=1e-6)
 
 
 def test_the_schedule_warms_up_from_the_first_step_and_decays_to_zero():

@@ -4,7 +4,8 @@ Reading a loss curve is a skill: the curve of a learning rate set too high, of a
 model memorising a small training set, of a loss taken on the prompt as well as
 the answer, and of a healthy run each look different. These are not drawn by
 hand: ``measure`` makes them by full fine-tunes of the course model on the
-LandAI task, each recipe one change from the healthy one, and ``python -m
+LandAI task, each recipe the healthy one with only what its label names
+changed (the rate; the data and epochs; the masking), and ``python -m
 ftcourse.curves`` writes them to ``lib/ftcourse/data/loss_curves.json``,
 committed so that a notebook reads them in a blink.
 
@@ -45,10 +46,10 @@ LABELS = ("healthy", "too_high_lr", "overfitting", "no_masking")
 
 _HEALTHY = {"n_train": 16, "n_val": 8, "epochs": 4, "lr": 2e-4, "batch_size": 4, "warmup": 0.1, "seed": 0,
             "assistant_only": True}
-RECIPES: dict[str, dict] = {  # each is the healthy run with one or two settings changed
+RECIPES: dict[str, dict] = {
     "healthy": _HEALTHY,
     "too_high_lr": _HEALTHY | {"lr": 2e-2},
-    "overfitting": _HEALTHY | {"n_train": 4, "epochs": 16, "lr": 1e-3},
+    "overfitting": _HEALTHY | {"n_train": 4, "epochs": 30, "lr": 2e-3},
     "no_masking": _HEALTHY | {"assistant_only": False},
 }
 

@@ -124,13 +124,6 @@ def evaluate_loss(model, batches: list[dict]) -> float:
     return total / max(count, 1)
 
 
-def batches(tokenizer, examples: list, batch_size: int = 8, max_length: int | None = None,
-            assistant_only: bool = True) -> list[dict]:
-    """Chat examples encoded and collated into batches, in order: an evaluation set tokenized once."""
-    encoded = [encode_chat(tokenizer, _messages(x), max_length, assistant_only) for x in examples]
-    return [collate(encoded[i:i + batch_size], tokenizer.pad_token_id) for i in range(0, len(encoded), batch_size)]
-
-
 def general_english() -> list[str]:
     """The course model's held-out general English: standard-library docstrings it never trained on.
 
@@ -140,22 +133,12 @@ def general_english() -> list[str]:
     return json.loads(GENERAL_HELDOUT.read_text(encoding="utf-8"))["texts"]
 
 
-@torch.no_grad()
 def perplexity(model, tokenizer, texts: list[str], max_length: int = 256, batch_size: int = 8) -> float:
     """exp(mean loss per token) of plain texts, each read from its begin token on its own and cut at ``max_length``."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for i in range(0, len(texts), batch_size):
-        rows = [ids[:max_length] for ids in tokenizer(texts[i:i + batch_size])["input_ids"]]
-        batch = collate([{"input_ids": r, "labels": r} for r in rows], tokenizer.pad_token_id)
-        n = int((batch["labels"][:, 1:] != IGNORE).sum())
-        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
-        total += float(token_loss(logits, batch["labels"].to(device))) * n
-        count += n
-    model.train(was_training)
-    return math.exp(total / max(count, 1))
+    rows = [ids[:max_length] for ids in tokenizer(texts)["input_ids"]]
+    batches = [collate([{"input_ids": r, "labels": r} for r in rows[i:i + batch_size]], tokenizer.pad_token_id)
+               for i in range(0, len(rows), batch_size)]
+    return math.exp(evaluate_loss(model, batches))
 
 
 def training_step(model, batch: dict, optimizer, schedule, max_norm: float = 1.0) -> float:
@@ -177,7 +160,7 @@ def training_step(model, batch: dict, optimizer, schedule, max_norm: float = 1.0
 
 def _encoded(tokenizer, example, max_length: int | None, assistant_only: bool) -> dict:
     if isinstance(example, dict) and "input_ids" in example:  # encoded already (by encode_chat)
-        return example
+        return example if assistant_only else example | {"labels": list(example["input_ids"])}
     return encode_chat(tokenizer, _messages(example), max_length, assistant_only)
 
 
