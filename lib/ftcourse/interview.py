@@ -100,7 +100,7 @@ MEMORY_RUNS = {
               dict(method="qlora", lora_r=16)),
 }
 MODELS = {"7B": "llama-2-7b", "13B": "llama-2-13b", "70B": "llama-2-70b"}
-LLAMA_LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")  # a Llama block's linear layers
+ALL_LINEAR = "all"  # LoRA on every linear layer of the blocks (memory.LLAMA_PROJECTIONS)
 
 
 @cache
@@ -113,12 +113,15 @@ def static_bytes(shape: str, run: str) -> int:
 
 
 @cache
-def lora_parameters(shape: str, r: int, targets: tuple[str, ...]) -> int:
-    """LoRA's trainable parameters, counted by ``ftcourse.lora`` on a model built on the meta device."""
+def lora_parameters(shape: str, r: int, targets: tuple[str, ...] | str) -> int:
+    """LoRA's trainable parameters, counted by ``ftcourse.lora`` on a model built on the meta device.
+
+    ``targets`` names the adapted layers (``"q_proj"``, ...), or is ``ALL_LINEAR`` for every linear layer of the blocks.
+    """
     from . import lora, memory
 
     model = memory.meta_model(memory.llama_config(shape))
-    lora.add_lora(model, list(targets), r=r, alpha=2 * r)
+    lora.add_lora(model, list(memory.LLAMA_PROJECTIONS if targets == ALL_LINEAR else targets), r=r, alpha=2 * r)
     return lora.trainable_parameters(model).trainable
 
 
@@ -145,10 +148,10 @@ def _memory_questions() -> list[Question]:
     lora_counts = [
         ("7b-qv-r8", "llama-2-7b", 8, ("q_proj", "v_proj"), "the LoRA paper's setting"),
         ("13b-attention-r16", "llama-2-13b", 16, ("q_proj", "k_proj", "v_proj", "o_proj"), "all four attention projections"),
-        ("70b-all-r16", "llama-2-70b", 16, LLAMA_LINEARS, "every linear layer of the blocks"),
+        ("70b-all-r16", "llama-2-70b", 16, ALL_LINEAR, "every linear layer of the blocks"),
     ]
     for name, shape, r, targets, what in lora_counts:
-        where = ", ".join(targets)
+        where = "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj and down_proj" if targets == ALL_LINEAR else " and ".join(targets)
         found.append(Question(
             f"memory.lora-params.{name}", "memory", "numeric",
             lambda shape=shape, r=r, where=where, what=what:
