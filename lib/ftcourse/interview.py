@@ -30,7 +30,8 @@ TOPICS = ("decide", "data", "mechanics", "lora", "memory", "evals", "production"
 # What a one-sentence defence of a decision should say, read from the litmus test's questions.
 KNOWS = point("it is knowledge the model lacks", "know*", "knowledge", "facts", "information", "content", "data")
 CHANGES = point("the knowledge changes, retrieval stays current", "chang*", "updat*", "current", "fresh", "stale", "new", "daily")
-RETRIEVES = point("retrieval puts the source in the prompt", "retriev*", "look* up", "search*", "cite*", "ground*", "source*", "context")
+RETRIEVES = point("retrieval puts the source in the prompt", "retriev*", "look* up", "search*", "cite*", "ground*", "source*", "context",
+                  "came from")
 STORES_BADLY = point("a fine-tune stores facts badly", "terrible database", "memoris*", "memoriz*", "hallucinat*", "misquot*",
                      "recall*", "guess*", "training facts", "train facts")
 BEHAVIOUR = point("it is behaviour (format, voice, skill), not knowledge",
