@@ -1,11 +1,13 @@
 """The pretraining corpus: general English and world prose, never the formats fine-tuning teaches."""
 import json
 import re
+import sys
 
 import pytest
 
 from ftcourse.basemodel import corpus
 from ftcourse.basemodel.tokenizer import render_chat
+from ftcourse.train import GENERAL_HELDOUT
 from ftcourse.world import commits, landai, parcels, tickets
 from ftcourse.world.parcels import COURSE_IDS
 
@@ -65,6 +67,12 @@ def test_no_course_parcel_is_ever_named_and_held_out_parcels_stay_out(full):
 def test_held_out_general_text_is_not_in_training(full):
     trained = set(full.train)
     assert full.heldout["general"] and not trained & set(full.heldout["general"])
+
+
+@pytest.mark.skipif(sys.version.split()[0] != json.loads(GENERAL_HELDOUT.read_text())["python"],
+                    reason="general English is read from the running Python's standard library")
+def test_the_committed_general_split_is_the_corpus_s(full):
+    assert json.loads(GENERAL_HELDOUT.read_text())["texts"] == full.heldout["general"]
 
 
 def test_the_corpus_is_the_same_every_time():

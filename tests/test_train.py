@@ -47,3 +47,129 @@ def test_batched_generation_matches_one_at_a_time():
     together = generate_many(model, tokenizer, conversations, max_new_tokens=24)
     alone = [generate_many(model, tokenizer, [c], max_new_tokens=24)[0] for c in conversations]
     assert together == alone
+
+
+# --- the pieces notebook 03 teaches, on a tiny model of the course model's shape ---
+
+import copy  # noqa: E402
+import math  # noqa: E402
+
+import pytest  # noqa: E402
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM  # noqa: E402
+
+from ftcourse.train import (  # noqa: E402
+    early_stopping,
+    general_english,
+    lr_factor,
+    perplexity,
+    token_loss,
+    training_step,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    tokenizer = AutoTokenizer.from_pretrained(models.COURSE_MODEL_DIR)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                         num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=512,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
+def _convs(n, seed=3):
+    return [landai.conversation(p) for p in parcels(n, seed=seed)]
+
+
+def test_token_loss_is_the_models_own_loss_on_a_padded_batch(tiny):
+    model, tokenizer = tiny
+    batch = collate([encode_chat(tokenizer, c["messages"]) for c in _convs(3)], tokenizer.pad_token_id)
+    batch["input_ids"][0, -1] = tokenizer.pad_token_id
+    with torch.no_grad():
+        out = model(**batch)
+    assert torch.allclose(token_loss(out.logits, batch["labels"]), out.loss, atol=1e-6)
+    counted = batch["labels"][:, 1:] != IGNORE
+    by_hand = -out.logits[:, :-1].log_softmax(-1).gather(-1, batch["labels"][:, 1:].clamp(min=0)[..., None])[..., 0]
+    assert torch.allclose(token_loss(out.logits, batch["labels"]), by_hand[counted].mean(), atol=1e-5)
+
+
+def test_labels_on_every_token_when_asked(tiny):
+    _, tokenizer = tiny
+    messages = _convs(1)[0]["messages"]
+    masked, every = encode_chat(tokenizer, messages), encode_chat(tokenizer, messages, assistant_only=False)
+    assert every["labels"] == every["input_ids"] and masked["input_ids"] == every["input_ids"]
+    assert IGNORE in masked["labels"] and tokenizer.eos_token_id in masked["labels"]
+    # Encoded examples given to finetune with assistant_only=False are trained on every token too.
+    model = tiny[0]
+    history = finetune(copy.deepcopy(model), tokenizer, [masked], epochs=1, batch_size=1, assistant_only=False,
+                       progress=False)
+    with torch.no_grad():
+        expected = model(**collate([every], tokenizer.pad_token_id)).loss.item()
+    assert history.train_loss[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_schedule_warms_up_from_the_first_step_and_decays_to_zero():
+    total, warm = 20, 4
+    factors = [lr_factor(s, total, warm) for s in range(total)]
+    assert factors[:4] == [0.25, 0.5, 0.75, 1.0]
+    assert factors[4] == 1.0 and all(a >= b for a, b in zip(factors[4:], factors[5:]))
+    assert math.isclose(lr_factor(total, total, warm), 0.0, abs_tol=1e-12)
+
+
+def test_finetune_follows_the_schedule_and_evaluates_every_n_steps(tiny):
+    model, tokenizer = tiny
+    history = finetune(copy.deepcopy(model), tokenizer, _convs(10), eval=_convs(2, seed=4), epochs=1, batch_size=2,
+                       lr=1e-3, warmup=0.4, eval_every=2, progress=False)
+    assert [s for s, _ in history.eval_loss] == [0, 2, 4, 5]
+    assert history.lr == pytest.approx([1e-3 * lr_factor(s, 5, 2) for s in range(5)])
+
+
+def test_early_stopping_keeps_the_best_and_stops_after_patience():
+    assert early_stopping([3.0, 2.0, 1.5, 1.6, 1.7, 1.4], patience=2) == (2, 4)
+    assert early_stopping([3.0, 2.0, 1.5, 1.6, 1.7, 1.4], patience=3) == (5, None)
+    assert early_stopping([3.0, 2.0, 2.0, 2.0], patience=2) == (1, 3), "a tie is no improvement"
+    assert early_stopping([3.0, 2.95, 2.9], patience=2, min_delta=0.1) == (0, 2)
+    assert early_stopping([1.0], patience=1) == (0, None)
+
+
+def test_early_stopping_in_finetune_puts_the_best_weights_back(tiny):
+    model, tokenizer = tiny
+    tuned = copy.deepcopy(model)
+    before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
+    history = finetune(tuned, tokenizer, _convs(4), eval=_convs(2, seed=4), epochs=6, batch_size=2, lr=3.0,
+                       warmup=0.0, patience=2, progress=False)  # a rate that wrecks the model: no epoch beats the start
+    assert history.stopped_early and history.best == 0 and len(history.eval_loss) == 3
+    assert all(torch.equal(p, before[n]) for n, p in tuned.named_parameters()), "the weights before training came back"
+    with pytest.raises(ValueError, match="eval"):
+        finetune(copy.deepcopy(model), tokenizer, _convs(2), patience=1, progress=False)
+
+
+def test_a_training_step_ignores_stale_gradients(tiny):
+    model, tokenizer = tiny
+    batch = collate([encode_chat(tokenizer, c["messages"]) for c in _convs(2)], tokenizer.pad_token_id)
+    runs = []
+    for stale in (False, True):
+        m = copy.deepcopy(model).train()
+        optimizer = torch.optim.SGD(m.parameters(), lr=0.1)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0)
+        if stale:
+            for p in m.parameters():
+                p.grad = torch.ones_like(p)
+        loss = training_step(m, batch, optimizer, schedule)
+        runs.append((loss, [p.detach().clone() for p in m.parameters()]))
+        assert type(loss) is float and schedule.last_epoch == 1
+    assert runs[0][0] == runs[1][0] and all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def test_perplexity_of_general_english(tiny):
+    model, tokenizer = tiny
+    texts = general_english()
+    assert len(texts) > 50 and all(isinstance(t, str) and t for t in texts)
+    ids = tokenizer(texts[:2])["input_ids"]
+    rows = [i[:16] for i in ids]
+    batch = collate([{"input_ids": r, "labels": r} for r in rows], tokenizer.pad_token_id)
+    with torch.no_grad():
+        expected = math.exp(float(model(**batch).loss))
+    assert perplexity(model, tokenizer, texts[:2], max_length=16) == pytest.approx(expected, rel=1e-5)
+    assert 1000 < perplexity(model, tokenizer, texts[:4], max_length=32) < 10_000, "an untrained model is near uniform"

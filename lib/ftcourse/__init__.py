@@ -16,7 +16,7 @@ every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``ex
 05 qlora       ``quant`` (NF4 from scratch), ``memory`` (estimating), ``measure`` (measuring)
 06 evals       ``evals``, ``world.annotators``, ``world.support``
 07 production  ``serve``, ``distill``, ``drift`` (with notebook 07)
-08 interview   ``drill``, ``interview`` (the question bank), ``rubric`` (with notebook 08)
+08 interview   ``drill``, ``interview`` (the question bank), ``rubric``, ``cheatsheet``
 =============  ==========================================================
 
 Lesson modules sit at the top of the package and never import the two folders

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..grading.layout import CourseNotFound
-from . import check, data, grade, model, release, run, world
+from . import check, data, drill, grade, model, release, run, world
 
-GROUPS = [release, run, check, grade, world, data, model]
+GROUPS = [release, run, check, grade, world, data, model, drill]
 
 
 def main(argv: list[str] | None = None) -> int:
