@@ -29,3 +29,11 @@ layout.ensure_env_bin_on_path()
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def course_model():
+    """``(model, tokenizer)`` of the course model on the CPU, loaded once; a test that changes the model deep-copies it."""
+    from ftcourse import models
+
+    return models.load(device="cpu")

@@ -1,12 +1,11 @@
 """The chat JSONL validator: every check, exact line numbers, and files that try to break it."""
 import gzip
 import json
-import subprocess
-import sys
 import tracemalloc
 
 import pytest
 
+from command import ftcourse
 from ftcourse import chat
 
 
@@ -226,10 +225,6 @@ def test_a_missing_file_or_a_folder_raises_oserror(tmp_path):
         chat.validate_file(tmp_path / "nope.jsonl")
     with pytest.raises(IsADirectoryError):
         chat.validate_file(tmp_path)
-
-
-def ftcourse(*args):
-    return subprocess.run([sys.executable, "-m", "ftcourse", *args], capture_output=True, text=True)
 
 
 def test_cli_reports_lines_and_exits_1_on_errors(tmp_path):

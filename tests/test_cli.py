@@ -4,13 +4,10 @@ import sys
 
 import pytest
 
+from command import ftcourse
 from ftcourse.grading import layout
 
 GROUPS = ["release", "run", "check", "grade", "world", "data", "build-base-model"]
-
-
-def ftcourse(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ftcourse", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.mark.parametrize("group", [None, *GROUPS])
@@ -50,6 +47,12 @@ def test_run_prints_a_table_and_keeps_executed_copies_in_build(root):
 def test_outside_the_course_commands_explain(tmp_path):
     result = ftcourse("--course", str(tmp_path), "release", "--check")
     assert result.returncode == 2 and "No course found" in result.stderr
+
+
+def test_the_installed_program_runs():
+    """The one test that starts ``python -m ftcourse`` as a person would; the others call ``main`` in this process."""
+    result = subprocess.run([sys.executable, "-m", "ftcourse", "--course", ".", "release", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: ftcourse" in result.stdout and result.stderr == ""
 
 
 def test_the_command_starts_without_importing_torch_or_nbgrader():

@@ -1,11 +1,10 @@
 """The LandAI data sets: the clean one is all house layout; the messy one is messy in every planted way."""
 import json
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 
+from command import ftcourse
 from ftcourse import chat, consistency, dedup, world
 from ftcourse.world import landai, messy
 
@@ -36,7 +35,7 @@ def test_committed_files_match_the_seeded_generator():
 
 
 def test_build_cli_writes_and_checks(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ftcourse", "data", "build", "--out", str(tmp_path), *a], capture_output=True, text=True)
+    run = lambda *a: ftcourse("data", "build", "--out", str(tmp_path), *a)
     assert run("--check").returncode == 1
     assert run().returncode == 0 and sorted(p.name for p in tmp_path.iterdir()) == sorted(messy.FILES)
     assert run("--check").returncode == 0

@@ -14,8 +14,8 @@ from ftcourse.world import landai, parcels
 
 
 @pytest.fixture(scope="module")
-def course():
-    return models.load()
+def course(course_model):
+    return course_model
 
 
 def test_the_course_model_is_a_small_llama_in_fp32(course):

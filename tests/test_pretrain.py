@@ -24,12 +24,10 @@ def test_a_packed_document_reads_exactly_as_it_does_alone():
     assert not torch.allclose(leaky, alone, atol=1e-3), "plain packing lets the second document read the first"
 
 
-def test_copy_rows_grade_only_the_second_copy_and_vary_in_length():
+def test_copy_rows_grade_only_the_second_copy_and_vary_in_length(course_model):
     import random
 
-    from ftcourse.models import load
-
-    _, tokenizer = load()
+    _, tokenizer = course_model
     ids, labels = copy_rows(6, 128, tokenizer, random.Random(0))
     assert ids.shape == labels.shape == (6, 128)
     newline = tokenizer.convert_tokens_to_ids("Ċ")

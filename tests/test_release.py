@@ -5,12 +5,12 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 import zipfile
 
 import nbformat
 import pytest
 
+from command import ftcourse
 from ftcourse.grading import layout, release
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
@@ -76,7 +76,7 @@ def test_check_names_the_notebook_and_cell_that_drifted(course_copy):
     assert len(diffs) == 1
     assert "notebooks/00-setup/00-setup.ipynb" in diffs[0] and f"cell {index}" in diffs[0]
 
-    cli = subprocess.run([sys.executable, "-m", "ftcourse", "--course", str(course_copy), "release", "--check"], capture_output=True, text=True)
+    cli = ftcourse("--course", str(course_copy), "release", "--check")
     assert cli.returncode == 1
     assert f"cell {index}" in cli.stderr
     assert nbformat.read(path, as_version=4).cells[index].source.endswith("edited by hand')"), "--check changes nothing"
@@ -93,8 +93,7 @@ def test_release_regenerates_and_drops_stale_folders(course_copy):
 
 def test_zip_packs_each_release_as_a_reproducible_hand_out(course_copy):
     def release_zip():
-        cli = subprocess.run([sys.executable, "-m", "ftcourse", "--course", str(course_copy), "release", "--zip", "00"],
-                             capture_output=True, text=True)
+        cli = ftcourse("--course", str(course_copy), "release", "--zip", "00")
         assert cli.returncode == 0, cli.stderr
         assert "hand-out build/handout/00-setup.zip" in cli.stdout
         return (course_copy / "build" / "handout" / "00-setup.zip").read_bytes()

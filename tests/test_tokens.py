@@ -3,6 +3,7 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from command import ftcourse
 from ftcourse import chat, tokens
 
 CHATML = (
@@ -110,16 +111,13 @@ def test_counter_plugs_into_the_validator(tmp_path, tokenizer):
 
 def test_cli_checks_lengths_with_a_tokenizer(tmp_path, tokenizer):
     import json
-    import subprocess
-    import sys
-
+    
     tokenizer.save_pretrained(tmp_path / "tok")
     valid = CONVERSATIONS[:-1]  # the last one's answer is only whitespace: an error to the validator
     data = tmp_path / "d.jsonl"
     data.write_text("\n".join(json.dumps({"messages": c}) for c in valid) + "\n")
     limit = sorted(c.total for c in tokens.count(tokenizer, valid))[-3]
-    result = subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--tokenizer", str(tmp_path / "tok"),
-                             "--max-tokens", str(limit), "--json"], capture_output=True, text=True)
+    result = ftcourse("data", "validate", str(data), "--tokenizer", str(tmp_path / "tok"), "--max-tokens", str(limit), "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     over = [i + 1 for i, c in enumerate(tokens.count(tokenizer, valid)) if c.total > limit]
@@ -200,7 +198,6 @@ def test_counting_tokens_keeps_the_validator_streaming(tmp_path):
 
 def test_cli_checks_lengths_with_the_course_tokenizer_unless_told_not_to(tmp_path):
     import json
-    import subprocess
     import sys
 
     context = tokens.context_length(tokens.load_tokenizer())
@@ -208,7 +205,7 @@ def test_cli_checks_lengths_with_the_course_tokenizer_unless_told_not_to(tmp_pat
     data.write_text(json.dumps({"messages": [m("user", "Parcel 4412 is zoned R-2. " * context), m("assistant", "ok")]}) + "\n")
 
     def validate(*options):
-        return subprocess.run([sys.executable, "-m", "ftcourse", "data", "validate", str(data), "--json", *options], capture_output=True, text=True)
+        return ftcourse("data", "validate", str(data), "--json", *options)
 
     checked = validate()
     assert checked.returncode == 0, checked.stderr

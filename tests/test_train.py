@@ -1,8 +1,9 @@
 """The reference fine-tuning loop: masked labels, padding, a loss that falls, frozen weights left alone."""
+import copy
+
 import torch
 from peft import LoraConfig, get_peft_model
 
-from ftcourse import models
 from ftcourse.train import IGNORE, collate, encode_chat, finetune, generate_many
 from ftcourse.world import landai, parcels
 
@@ -14,8 +15,8 @@ def test_collate_pads_right_and_masks_padding():
     assert torch.equal(batch["labels"], torch.tensor([[IGNORE, 6, 7], [8, IGNORE, IGNORE]]))
 
 
-def test_lora_finetune_lowers_eval_loss_and_leaves_the_base_alone():
-    model, tokenizer = models.load(device="cpu")
+def test_lora_finetune_lowers_eval_loss_and_leaves_the_base_alone(course_model):
+    model, tokenizer = copy.deepcopy(course_model[0]), course_model[1]
     ps = parcels(24, seed=11)
     train = [landai.conversation(p) for p in ps[:16]]
     held = [landai.conversation(p) for p in ps[16:]]
@@ -32,17 +33,17 @@ def test_lora_finetune_lowers_eval_loss_and_leaves_the_base_alone():
     assert any(not torch.equal(after[n], p) for n, p in lora.items() if "lora_B" in n), "the adapters learn"
 
 
-def test_max_steps_stops_early_and_the_seed_repeats_the_run():
+def test_max_steps_stops_early_and_the_seed_repeats_the_run(course_model):
     runs = []
     for _ in range(2):
-        model, tokenizer = models.load(device="cpu")
+        model, tokenizer = copy.deepcopy(course_model[0]), course_model[1]
         runs.append(finetune(model, tokenizer, [landai.conversation(p) for p in parcels(8)], epochs=5,
                              batch_size=4, lr=1e-4, max_steps=3, progress=False).train_loss)
     assert len(runs[0]) == 3 and runs[0] == runs[1]
 
 
-def test_batched_generation_matches_one_at_a_time():
-    model, tokenizer = models.load(device="cpu")
+def test_batched_generation_matches_one_at_a_time(course_model):
+    model, tokenizer = course_model
     conversations = [landai.conversation(p)["messages"] for p in parcels(3, seed=2)]
     together = generate_many(model, tokenizer, conversations, max_new_tokens=24)
     alone = [generate_many(model, tokenizer, [c], max_new_tokens=24)[0] for c in conversations]

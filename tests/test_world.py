@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from command import ftcourse
 from ftcourse.world import commits, parcel, parcels, pretraining_parcels, tickets
 from ftcourse.world.parcels import COURSE_IDS, FLOOD_RISK, PRETRAINING_IDS, ROAD_ACCESS, UTILITIES, ZONING, Parcel
 
@@ -159,8 +160,7 @@ def test_committed_data_files_match_the_generators():
 
 def test_world_build_writes_and_checks_files(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "ftcourse", "world", "build", "--out", str(tmp_path), *args],
-                              capture_output=True, text=True)
+        return ftcourse("world", "build", "--out", str(tmp_path), *args)
 
     assert run("--check").returncode == 1, "nothing written yet"
     assert run().returncode == 0

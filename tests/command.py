@@ -1,0 +1,22 @@
+"""The ``ftcourse`` command run in this process: ``main([...])`` with its output captured.
+
+Starting a Python per call costs seconds of imports; ``tests/test_cli.py`` keeps one real
+``python -m ftcourse`` run so the program itself stays tested.
+"""
+import contextlib
+import io
+import os
+import subprocess
+
+from ftcourse.cli import main
+
+
+def ftcourse(*args, cwd=None) -> subprocess.CompletedProcess:
+    """``ftcourse ARGS`` as a person types it, in this process; returncode, stdout and stderr as ``subprocess.run`` gives them."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd or os.getcwd()):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_:  # argparse: --help, --version and usage errors
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return subprocess.CompletedProcess(["ftcourse", *map(str, args)], code, out.getvalue(), err.getvalue())
