@@ -8,28 +8,9 @@ constants cost 32 bits per 64 weights = 0.5 bit per weight; *double quantization
 8-bit codes (after subtracting their mean) with one fp32 scale per 256 of them:
 8/64 + 32/(64*256) = 0.127 bit, so 4.127 bits per weight in all.
 
-How this matches bitsandbytes 0.50 (``bitsandbytes.functional.quantize_4bit``), checked in
-``tests/test_quant.py``:
-
-- Codebook: ``nf4_code()`` rebuilds bitsandbytes' table bit for bit (quantiles in float64,
-  rounded to float32, then divided by the largest).
-- Rounding: each value is multiplied by ``1 / absmax`` (a reciprocal, as bitsandbytes' CUDA and
-  PyTorch kernels do, not a division), clamped to [-1, 1] and sent to the nearest code; a value
-  exactly halfway goes to the lower code (bitsandbytes tests ``x > midpoint``). On CPU the 4-bit
-  codes and absmax are identical to bitsandbytes'. Two places where one float32 rounding step can
-  move a value that lies on a midpoint: bitsandbytes divides instead in a last, partial block, and
-  its CUDA kernel types the midpoints as decimal constants.
-- Packing: two codes per byte, the first of each pair in the high nibble; an odd count is padded
-  with the code of 0.0. bitsandbytes returns the bytes as an ``(n/2, 1)`` column; here they are flat.
-- Double quantization: ``offset = absmax.mean()``, then ``absmax - offset`` in blocks of 256 with
-  bitsandbytes' signed 8-bit "dynamic" code (``create_dynamic_map``), nearest code, ties down.
-  That is exactly what bitsandbytes' PyTorch kernel computes. Its compiled CPU kernel, which
-  ``quantize_4bit`` uses on CPU, searches the code approximately and picks a farther code for
-  about 0.1-1% of the absmax values (mostly nearly equidistant pairs), so there the 8-bit codes
-  differ; the 4-bit codes never do.
-- Dequantization: code value times its block's absmax, equal to bitsandbytes' PyTorch kernel.
-  Its AVX-512 CPU kernel scales some values by a neighbouring block's absmax when a row's length
-  is even but not a multiple of the block size, so there it is farther from the weights.
+It computes what bitsandbytes' ``quantize_4bit`` computes: the same codebook, codes, constants and
+packing. ``tests/test_quant.py`` checks that, and says where bitsandbytes' compiled kernels round
+differently.
 """
 from __future__ import annotations
 
@@ -189,45 +170,3 @@ def compare_with_bitsandbytes(weight: torch.Tensor, blocksize: int = BLOCKSIZE, 
         "bits per weight": (ours.bits_per_weight(), 8 * bnb_bytes / n),
     }
     return pd.DataFrame.from_dict(rows, orient="index", columns=["ftcourse.quant", "bitsandbytes"])
-
-
-def share_code_tables(model: torch.nn.Module) -> int:
-    """Point every 4-bit layer of a bitsandbytes model at one copy of each code table; returns bytes freed.
-
-    bitsandbytes gives each layer's ``quant_state`` its own copy of the 16-value NF4 table and,
-    with double quantization, of the 256-value table its absmax codes index: 1,088 bytes a layer,
-    identical in every layer. That is noise on a 4096 x 4096 matrix but 0.017 bytes per weight on
-    a 256 x 256 one. Layers keep their own table where it differs from the first one seen.
-    """
-    shared: dict[tuple, torch.Tensor] = {}
-    freed = 0
-    for module in model.modules():
-        state = getattr(getattr(module, "weight", None), "quant_state", None)
-        for holder in (state, getattr(state, "state2", None)):
-            code = getattr(holder, "code", None)
-            if code is None:
-                continue
-            key = (code.numel(), code.dtype, code.device)
-            first = shared.setdefault(key, code)
-            if first.data_ptr() != code.data_ptr() and torch.equal(first, code):
-                holder.code = first
-                freed += code.numel() * code.element_size()
-    return freed
-
-
-def keep_qlora_layout(model: torch.nn.Module) -> int:
-    """Keep every 4-bit layer in the storage QLoRA describes when it runs for inference; returns layers kept.
-
-    On a CPU with AVX512-BF16, bitsandbytes repacks a 4-bit layer the first time it runs in eval
-    mode without gradients: the absmax constants are expanded to bf16 (double quantization undone)
-    and the product is computed in bf16 whatever the compute dtype. Bytes and outputs would then
-    depend on the learner's CPU and on whether a forward pass has happened; the course keeps them
-    the same everywhere. (A layer whose out_features is not a multiple of 32, or whose in_features
-    is not one of the block size, would even fail there with an AssertionError.)
-    """
-    kept = 0
-    for module in model.modules():
-        if hasattr(module, "support_avx512bf16_for_cpu"):
-            module.support_avx512bf16_for_cpu = False
-            kept += 1
-    return kept

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from ..memory import LLAMA_PROJECTIONS
 from ..train import finetune
 from ..world import landai, parcels
 from ..world.parcels import COURSE_IDS
@@ -38,7 +39,6 @@ SAMPLE_PROMPTS = [
     "commit ",
     "Ticket T-",
 ]
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 TEMPLATES = Path(__file__).resolve().parents[1] / "assets" / "modelcard"
 BRANCH_MINIMUM = 40  # fine-tuning parcels of each branch of the verdict rule (see gap_parcels)
 
@@ -126,7 +126,7 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
         torch.manual_seed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
+            tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=list(LLAMA_PROJECTIONS)))
         history = finetune(tuned, tokenizer, train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                            progress=progress)
         after = landai.evaluate(tuned, tokenizer, eval_parcels)
