@@ -32,7 +32,7 @@ def read_back(model, tokenizer, parcels) -> dict[str, tuple[int, int]]:
 
     The verdict is counted per branch of LandAI's rule (``landai.branch``).
     """
-    from ftcourse.landai import branch, verdict
+    from ftcourse.world.landai import branch, verdict
 
     def answer(p, question: str, max_new_tokens: int) -> str:
         ids = tokenizer(f"{p.record()}\n\nQ: {question}\nA:", return_tensors="pt").input_ids
@@ -90,9 +90,10 @@ def copying(model, tokenizer, parcels, *, rows: int = 16, length: int = 40) -> d
 def main() -> None:
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    from ftcourse import models, modelcard
-    from ftcourse.corpus import build
-    from ftcourse.tokenizer import render_chat
+    from ftcourse import models
+    from ftcourse.basemodel import modelcard
+    from ftcourse.basemodel.corpus import build
+    from ftcourse.basemodel.tokenizer import render_chat
 
     imported = time.perf_counter() - start
     start = time.perf_counter()

@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ftcourse import chat, dedup, messy, tokens, world
+from ftcourse import chat, dedup, tokens, world
+from ftcourse.world import messy
 from ftcourse.world.parcels import COURSE_IDS
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from ftcourse import course
+from ftcourse.grading import layout
 
 NAME = "00-setup"
 ANSWERS = {
@@ -43,7 +43,7 @@ KINDS = ["correct", "wrong", "correct", "blank"]
 
 
 def write_class(root: Path, folder: Path, students: int) -> None:
-    released = nbformat.read(course.release_notebook(root, NAME), as_version=4)
+    released = nbformat.read(layout.release_notebook(root, NAME), as_version=4)
     for i in range(students):
         nb = copy.deepcopy(released)
         kind = KINDS[i % len(KINDS)]
@@ -79,9 +79,9 @@ def stock(root: Path, tmp: Path, submissions: Path) -> tuple[Timing, Timing, dic
     shutil.copytree(root / "solutions" / NAME, scratch / "source" / NAME)
     shutil.copytree(submissions, scratch / "submitted")
     (scratch / "build").mkdir()
-    config = (root / course.CONFIG_FILE).read_text().replace("here = os.path.dirname(os.path.abspath(__file__))",
+    config = (root / layout.CONFIG_FILE).read_text().replace("here = os.path.dirname(os.path.abspath(__file__))",
                                                               f"here = {str(scratch)!r}")
-    (scratch / course.CONFIG_FILE).write_text(config.replace('"solutions"', '"source"').replace('"notebooks"', '"release"'))
+    (scratch / layout.CONFIG_FILE).write_text(config.replace('"solutions"', '"source"').replace('"notebooks"', '"release"'))
     nbgrader = [str(Path(sys.executable).parent / "nbgrader")]
     timed([*nbgrader, "generate_assignment", NAME, "--force"], scratch)
     autograde = timed([*nbgrader, "autograde", NAME, "--force"], scratch)
@@ -103,8 +103,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=40)
     args = parser.parse_args()
-    root = course.find_root(__file__)
-    course.ensure_env_bin_on_path()
+    root = layout.find_root(__file__)
+    layout.ensure_env_bin_on_path()
     with tempfile.TemporaryDirectory(prefix="ftcourse-bench-") as tmp:
         tmp = Path(tmp)
         write_class(root, tmp / "submissions", args.students)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ftcourse import memory
+from ftcourse import measure, memory
 from ftcourse.env import device as default_device
 
 BARS = {"error %": 10.0, "bytes/param": 0.52}
@@ -40,7 +40,7 @@ def checkpoints(names: list[str], folder: Path) -> dict[str, Path]:
 
             found[name] = models.COURSE_MODEL_DIR
         else:
-            found[name] = memory.random_checkpoint(memory.llama_config(name), folder / name)
+            found[name] = measure.random_checkpoint(memory.llama_config(name), folder / name)
     return found
 
 
@@ -76,10 +76,10 @@ def main() -> int:
         for name, path in checkpoints(args.models.split(","), Path(tmp)).items():
             params = memory.parameter_count(memory.meta_model(AutoConfig.from_pretrained(path)))
             print(f"== {name}: {params / 1e6:.1f}M parameters")
-            table = memory.footprint_table(path, device=device).assign(model=name)
+            table = measure.footprint_table(path, device=device).assign(model=name)
             print(table.round(3).to_string(), "\n")
             footprints.append(table)
-            step = memory.training_table(
+            step = measure.training_table(
                 path, runs(args.dtypes.split(",")), batch_size=args.batch_size, seq_len=args.seq_len, lora_r=args.lora_r, device=device
             ).assign(model=name)
             print(step.round(2).to_string(index=False), "\n")

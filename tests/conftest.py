@@ -22,9 +22,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 import labdriver  # noqa: E402
-from ftcourse import course  # noqa: E402
+from ftcourse.grading import layout  # noqa: E402
 
-course.ensure_env_bin_on_path()
+layout.ensure_env_bin_on_path()
 
 
 @pytest.fixture(scope="session")

@@ -432,7 +432,7 @@ class Session:
 
     def solved(self, name: str) -> Run:
         """The solution notebook, copied into a scratch folder of the lab: every cell must be green."""
-        from ftcourse.release import ask_for_course_kernel
+        from ftcourse.grading.release import ask_for_course_kernel
 
         label = f"{name}-solved"
         if label not in self._runs:
@@ -449,10 +449,10 @@ class Session:
 
     def solved_name(self) -> str:
         """The solution notebook the browser runs: the first in course order that draws a figure."""
-        from ftcourse import course
+        from ftcourse.grading import layout
 
-        names = course.assignments(self.root)
-        drawing = [n for n in names if "matplotlib" in course.solution_notebook(self.root, n).read_text()]
+        names = layout.assignments(self.root)
+        drawing = [n for n in names if "matplotlib" in layout.solution_notebook(self.root, n).read_text()]
         return (drawing or names)[0]
 
     def browser(self):

@@ -13,9 +13,9 @@ import sys
 import nbformat
 import pytest
 
-from ftcourse import course
+from ftcourse.grading import layout
 
-NAMES = course.assignments(course.find_root(__file__))
+NAMES = layout.assignments(layout.find_root(__file__))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,7 +84,7 @@ def act(tag):
 def hostile_submission():
     """00-setup as a student could hand it in: the graded cells, an answer whose error carries markup, and
     outputs and Markdown that try every way we know to run a script in the page the instructor opens."""
-    released = nbformat.read(course.release_notebook(course.find_root(__file__), "00-setup"), as_version=4)
+    released = nbformat.read(layout.release_notebook(layout.find_root(__file__), "00-setup"), as_version=4)
     graded = [c for c in released.cells if c.metadata.get("nbgrader", {}).get("grade_id")]
     answer = next(c for c in graded if c.metadata.nbgrader.get("solution"))
     answer.source = ("def count_parameters(model, trainable_only=False):\n"

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from ftcourse import course
+from ftcourse.grading import layout
 
 GROUPS = ["release", "run", "check", "grade", "world", "data", "build-base-model"]
 
@@ -21,13 +21,13 @@ def test_every_command_has_help(group):
 
 
 def test_check_reports_each_exercise_and_passes_the_solution(root):
-    result = ftcourse("check", str(course.solution_notebook(root, "00-setup")))
+    result = ftcourse("check", str(layout.solution_notebook(root, "00-setup")))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "count_parameters_tests" in result.stdout and "pass" in result.stdout
 
 
 def test_check_fails_the_blank_notebook_and_leaves_it_untouched(root):
-    path = course.release_notebook(root, "00-setup")
+    path = layout.release_notebook(root, "00-setup")
     before = path.read_bytes()
     result = ftcourse("check", str(path))
     assert result.returncode == 1
@@ -61,7 +61,7 @@ def test_the_command_starts_without_importing_torch_or_nbgrader():
 
 def test_grade_help_quotes_the_graders_own_notebook_timeout():
     from ftcourse.cli.grade import NOTEBOOK_TIMEOUT
-    from ftcourse.grade import Settings
+    from ftcourse.grading.classroom import Settings
 
     assert NOTEBOOK_TIMEOUT == Settings.notebook_timeout
     assert f"default {Settings.notebook_timeout:g}" in ftcourse("grade", "--help").stdout

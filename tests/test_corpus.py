@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from ftcourse import corpus, landai
-from ftcourse.tokenizer import render_chat
-from ftcourse.world import commits, parcels, tickets
+from ftcourse.basemodel import corpus
+from ftcourse.basemodel.tokenizer import render_chat
+from ftcourse.world import commits, landai, parcels, tickets
 from ftcourse.world.parcels import COURSE_IDS
 
 

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ftcourse.execute import execute
+from ftcourse.grading.execute import execute
 
 
 def notebook(tmp_path, *sources):

@@ -21,8 +21,8 @@ import nbformat
 import psutil
 import pytest
 
-from ftcourse import course, sandbox
-from ftcourse.grade import find
+from ftcourse.grading import layout, sandbox
+from ftcourse.grading.classroom import find
 
 NAME = "00-setup"
 GOOD = """def count_parameters(model, trainable_only=False):
@@ -34,7 +34,7 @@ HIDDEN_LINE = "equal(count_parameters(_tied), 21"  # a line of the hidden tests:
 
 
 def released():
-    return nbformat.read(course.release_notebook(course.find_root(__file__), NAME), as_version=4)
+    return nbformat.read(layout.release_notebook(layout.find_root(__file__), NAME), as_version=4)
 
 
 def index(nb, kind):
@@ -82,7 +82,7 @@ def snoop(root, folder, outside, port):
     return f"""
 import os, socket, subprocess, sys
 here = os.getcwd()
-for path in [{str(course.solution_notebook(root, NAME))!r}, {str(root / "build")!r}, {str(folder)!r},
+for path in [{str(layout.solution_notebook(root, NAME))!r}, {str(root / "build")!r}, {str(folder)!r},
              os.path.join(here, "..", "..", "..", "gradebook.db")]:
     try:
         print("READ", path, os.listdir(path) if os.path.isdir(path) else open(path, "rb").read().decode("latin-1"))

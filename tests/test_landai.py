@@ -3,8 +3,7 @@ from collections import Counter
 
 import pytest
 
-from ftcourse import landai
-from ftcourse.world import parcels
+from ftcourse.world import landai, parcels
 from ftcourse.world.parcels import Parcel
 
 EXAMPLE = Parcel(4412, "Alder", "R-2", "X", 3.2, 4.0, "loam", "paved", ("water", "sewer", "electric"), 185_000, False, ())

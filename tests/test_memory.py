@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from ftcourse import memory
+from ftcourse import measure, memory, models
 
 TINY = dict(hidden_size=128, intermediate_size=344, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=1024)
 BATCH, SEQ = 2, 48
@@ -28,7 +28,7 @@ def test_cpu_measurement_sees_exact_allocations():
         del first
         return second
 
-    m = memory.measure_peak_memory(allocate, "cpu")
+    m = measure.measure_peak_memory(allocate, "cpu")
     assert m.peak == 4_000_000 + 2_000_000, "both tensors were alive at once"
     assert m.retained == 2_000_000, "only the returned tensor is left"
     assert m.result.numel() == 250_000
@@ -37,7 +37,7 @@ def test_cpu_measurement_sees_exact_allocations():
 
 def test_measurement_ignores_what_existed_before():
     kept = torch.empty(1_000_000)
-    m = memory.measure_peak_memory(lambda: kept.add_(1), "cpu")
+    m = measure.measure_peak_memory(lambda: kept.add_(1), "cpu")
     assert m.retained == 0 and m.peak < 100, "an in-place update allocates at most a scalar"
 
 
@@ -117,7 +117,7 @@ def test_activation_estimate_matches_what_autograd_saves(checkpoint, method, fmt
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = memory.pretrained_loader(checkpoint, fmt, "cpu")()
+        model = measure.pretrained_loader(checkpoint, fmt, "cpu")()
         if method == "qlora":
             model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
         if method != "full":
@@ -135,7 +135,7 @@ def test_activation_estimate_matches_what_autograd_saves(checkpoint, method, fmt
 def test_measured_training_step_matches_the_estimate(checkpoint, method, fmt):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        measured = memory.measure_training_step(memory.pretrained_loader(checkpoint, fmt, "cpu"), method, batch_size=BATCH, seq_len=SEQ, device="cpu")
+        measured = measure.measure_training_step(measure.pretrained_loader(checkpoint, fmt, "cpu"), method, batch_size=BATCH, seq_len=SEQ, device="cpu")
     estimate = memory.estimate_training_memory(
         LlamaConfig(**TINY), method, weight_dtype=torch.float32, batch_size=BATCH, seq_len=SEQ,
         gradient_checkpointing=method == "qlora", double_quant=fmt == "nf4-dq",
@@ -149,7 +149,7 @@ def test_measured_training_step_matches_the_estimate(checkpoint, method, fmt):
 def test_quantized_footprint_counts_the_constants_transformers_leaves_out(checkpoint):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = memory.measure_peak_memory(memory.pretrained_loader(checkpoint, "nf4", "cpu"), "cpu")
+        m = measure.measure_peak_memory(measure.pretrained_loader(checkpoint, "nf4", "cpu"), "cpu")
     footprint = m.result.get_memory_footprint()
     expected = memory.weight_memory(LlamaConfig(**TINY), "nf4")
     assert m.retained == pytest.approx(sum(expected.values()), rel=0.001)
@@ -159,7 +159,7 @@ def test_quantized_footprint_counts_the_constants_transformers_leaves_out(checkp
 def test_footprint_table_puts_measurement_next_to_estimate(checkpoint):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = memory.footprint_table(checkpoint, formats=("bf16", "nf4-dq"), device="cpu")
+        table = measure.footprint_table(checkpoint, formats=("bf16", "nf4-dq"), device="cpu")
     assert list(table.index) == ["bf16", "nf4-dq"]
     assert table["error %"].abs().max() < 0.1
     assert table.loc["nf4-dq", "get_memory_footprint MB"] < table.loc["nf4-dq", "measured MB"], "the footprint leaves out the constants"
@@ -168,13 +168,11 @@ def test_footprint_table_puts_measurement_next_to_estimate(checkpoint):
 
 def test_shared_code_tables_save_their_bytes_and_change_no_output(checkpoint):
     """bitsandbytes copies its two code tables into every 4-bit layer; the course's loader keeps one copy."""
-    from ftcourse import quant
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        table = pd.concat([memory.footprint_table(checkpoint, formats=("nf4-dq",), device="cpu", share_code_tables=share)
+        table = pd.concat([measure.footprint_table(checkpoint, formats=("nf4-dq",), device="cpu", share_code_tables=share)
                            .assign(shared=share) for share in (False, True)])
-        model = memory.pretrained_loader(checkpoint, "nf4-dq", "cpu", share_code_tables=False)()
+        model = measure.pretrained_loader(checkpoint, "nf4-dq", "cpu", share_code_tables=False)()
     layers = len(memory.block_linears(model))
     assert table["error %"].abs().max() < 0.1, "the estimate follows the loader either way"
     saved = (table["measured MB"].iloc[0] - table["measured MB"].iloc[1]) * 1e6
@@ -183,16 +181,16 @@ def test_shared_code_tables_save_their_bytes_and_change_no_output(checkpoint):
     ids = torch.randint(0, TINY["vocab_size"], (1, 12), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         before = model(input_ids=ids).logits
-        assert quant.share_code_tables(model) == (layers - 1) * (16 + 256) * 4
+        assert models.share_code_tables(model) == (layers - 1) * (16 + 256) * 4
         assert torch.equal(model(input_ids=ids).logits, before)
-    assert quant.share_code_tables(model) == 0, "a second call finds nothing left to share"
+    assert models.share_code_tables(model) == 0, "a second call finds nothing left to share"
 
 
 def test_4bit_layers_keep_their_storage_through_inference(checkpoint):
     """bitsandbytes would repack 4-bit layers on AVX512-BF16 CPUs at the first eval-mode pass; the loader keeps QLoRA's."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = memory.pretrained_loader(checkpoint, "nf4-dq", "cpu")()
+        model = measure.pretrained_loader(checkpoint, "nf4-dq", "cpu")()
     ids = torch.randint(0, TINY["vocab_size"], (1, 12), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         training = model.train()(input_ids=ids).logits

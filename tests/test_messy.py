@@ -6,7 +6,8 @@ from collections import Counter
 
 import pytest
 
-from ftcourse import chat, consistency, dedup, landai, messy, world
+from ftcourse import chat, consistency, dedup, world
+from ftcourse.world import landai, messy
 
 
 @pytest.fixture(scope="module")

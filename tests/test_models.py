@@ -8,9 +8,9 @@ import torch
 from safetensors import safe_open
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from ftcourse import landai, models, quant
+from ftcourse import models
 from ftcourse.train import encode_chat, generate
-from ftcourse.world import parcels
+from ftcourse.world import landai, parcels
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_nf4_layers_share_one_copy_of_the_code_tables_and_keep_it_through_genera
     assert len(states) == 7 * model.config.num_hidden_layers
     assert len({s.code.data_ptr() for s in states}) == 1 and len({s.state2.code.data_ptr() for s in states}) == 1
     assert all(s.nested and not getattr(s, "packing_format_for_cpu", False) for s in states), "absmax stays double-quantized"
-    assert quant.keep_qlora_layout(model) == len(states), "every 4-bit layer is kept in QLoRA's storage"
+    assert models.keep_qlora_layout(model) == len(states), "every 4-bit layer is kept in QLoRA's storage"
 
 
 def test_importing_the_libraries_writes_nothing_to_stderr():

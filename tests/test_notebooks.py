@@ -6,11 +6,11 @@ notebook runs once per session.
 """
 import pytest
 
-from ftcourse import course
-from ftcourse.execute import execute
-from ftcourse.selfcheck import check, exercises
+from ftcourse.grading import layout
+from ftcourse.grading.execute import execute
+from ftcourse.grading.selfcheck import check, exercises
 
-NAMES = course.assignments(course.find_root(__file__))
+NAMES = layout.assignments(layout.find_root(__file__))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -21,14 +21,14 @@ def test_solution_notebook_executes(root, name, tmp_path, lab):
                   for out in cell.get("outputs", []) if out.output_type == "error"]
         assert not run.stopped and not errors, f"{name} in JupyterLab: {run.stopped or errors[0]}"
         return
-    run = execute(course.solution_notebook(root, name), timeout=600, save_to=tmp_path / f"{name}.ipynb")
+    run = execute(layout.solution_notebook(root, name), timeout=600, save_to=tmp_path / f"{name}.ipynb")
     assert run.ok, f"{name}: {run.error}"
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_blank_release_passes_no_test(root, name, lab):
     if lab.reason:
-        found = check(course.release_notebook(root, name), timeout=600).exercises
+        found = check(layout.release_notebook(root, name), timeout=600).exercises
     else:
         found = exercises(lab.release(name).saved)
     graded = [e for e in found if e.earned is not None]

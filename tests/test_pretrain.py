@@ -2,7 +2,7 @@
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from ftcourse.pretrain import copy_rows, document_positions
+from ftcourse.basemodel.pretrain import copy_rows, document_positions
 
 
 def test_positions_restart_at_each_begin_token_and_a_cut_document_starts_at_zero():

@@ -11,7 +11,7 @@ import zipfile
 import nbformat
 import pytest
 
-from ftcourse import course, release
+from ftcourse.grading import layout, release
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
 
@@ -30,14 +30,14 @@ def test_release_is_up_to_date(root):
     assert [str(d) for d in release.check(root)] == []
 
 
-@pytest.mark.parametrize("name", course.assignments(course.find_root(__file__)))
+@pytest.mark.parametrize("name", layout.assignments(layout.find_root(__file__)))
 def test_release_leaks_no_solution_or_hidden_test(root, name):
-    solution = nbformat.read(course.solution_notebook(root, name), as_version=4)
+    solution = nbformat.read(layout.solution_notebook(root, name), as_version=4)
     released_files = [p for p in (root / "notebooks" / name).rglob("*") if p.is_file()]
     text = "\n".join(p.read_text(errors="replace") for p in released_files)
     for marker in MARKERS:
         assert marker not in text
-    released = nbformat.read(course.release_notebook(root, name), as_version=4)
+    released = nbformat.read(layout.release_notebook(root, name), as_version=4)
     released_lines = {line.strip() for cell in released.cells for line in cell.source.splitlines()}
     # A line the solution notebook also shows in the open (a visible test calling the function, say) is public.
     public = {line.strip() for cell in solution.cells for line in re.sub(
@@ -67,7 +67,7 @@ def course_copy(root, tmp_path):
 
 
 def test_check_names_the_notebook_and_cell_that_drifted(course_copy):
-    path = course.release_notebook(course_copy, "00-setup")
+    path = layout.release_notebook(course_copy, "00-setup")
     nb = nbformat.read(path, as_version=4)
     index = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells[index].source += "\nprint('edited by hand')"
@@ -102,7 +102,7 @@ def test_zip_packs_each_release_as_a_reproducible_hand_out(course_copy):
     first = release_zip()
     with zipfile.ZipFile(io.BytesIO(first)) as archive:
         assert archive.namelist() == ["00-setup/00-setup.ipynb"]
-        assert archive.read("00-setup/00-setup.ipynb") == course.release_notebook(course_copy, "00-setup").read_bytes()
+        assert archive.read("00-setup/00-setup.ipynb") == layout.release_notebook(course_copy, "00-setup").read_bytes()
         assert not any(m.encode() in archive.read(n) for m in MARKERS for n in archive.namelist())
     assert release_zip() == first
 

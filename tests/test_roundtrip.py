@@ -6,7 +6,7 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 
-from ftcourse import course
+from ftcourse.grading import layout
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def graded(root, tmp_path_factory):
     name = "00-setup"
     shutil.copytree(root / "solutions" / name, tmp / "source" / name)
     db = f"sqlite:///{tmp}/gradebook.db"
-    config = course.nbgrader_config(
+    config = layout.nbgrader_config(
         root,
         CourseDirectory={
             "root": str(tmp),

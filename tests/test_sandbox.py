@@ -8,7 +8,7 @@ import textwrap
 import psutil
 import pytest
 
-from ftcourse import sandbox
+from ftcourse.grading import sandbox
 
 ISOLATED = sandbox.probe().namespaces
 needs_namespaces = pytest.mark.skipif(not ISOLATED, reason="this machine does not allow user namespaces")
@@ -97,7 +97,7 @@ def test_end_descendants_kills_the_orphans_a_grader_adopted():
     marker = f"descendant-{os.getpid()}"
     code = f"""
 import subprocess, sys, time
-from ftcourse import sandbox
+from ftcourse.grading import sandbox
 sandbox.become_subreaper()
 subprocess.run([sys.executable, "-c", "import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}])"])
 time.sleep(0.5)  # the grandchild is an orphan now, adopted by this process

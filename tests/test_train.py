@@ -2,9 +2,9 @@
 import torch
 from peft import LoraConfig, get_peft_model
 
-from ftcourse import landai, models
+from ftcourse import models
 from ftcourse.train import IGNORE, collate, encode_chat, finetune, generate_many
-from ftcourse.world import parcels
+from ftcourse.world import landai, parcels
 
 
 def test_collate_pads_right_and_masks_padding():

@@ -68,7 +68,7 @@ def test_parcel_values_are_in_their_domains_and_round_trip():
 
 
 def test_terrain_says_steep_exactly_where_the_verdict_rule_does():
-    from ftcourse.landai import branch
+    from ftcourse.world.landai import branch
 
     for p in parcels(1000, seed=4):
         assert (p.terrain == "steep") == (p.slope_pct > 15)
@@ -78,7 +78,7 @@ def test_terrain_says_steep_exactly_where_the_verdict_rule_does():
 
 
 def test_every_verdict_case_occurs_often_enough_to_learn():
-    from ftcourse.landai import verdict
+    from ftcourse.world.landai import verdict
 
     counts = Counter(verdict(p) for p in parcels(1000))
     assert len(counts) == 8

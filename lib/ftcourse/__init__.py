@@ -2,7 +2,28 @@
 
 One module per idea of the course; notebooks import from here everything
 they are not teaching, and later notebooks use the reference versions of what
-earlier ones taught.
+earlier ones taught. Where each notebook's ideas live:
+
+=============  ==========================================================
+notebook       modules
+=============  ==========================================================
+every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``expect``
+00 setup       ``train`` (``generate``), ``world`` (the course's data)
+01 decide      ``decide``, ``rag`` (with notebook 01)
+02 data        ``chat``, ``dedup``, ``consistency``, ``splits``, ``tokens``, ``world.messy``
+03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (with notebook 03)
+04 lora        ``lora`` (the layer and its injection), ``world.landai`` (the task)
+05 qlora       ``quant`` (NF4 from scratch), ``memory`` (estimating), ``measure`` (measuring)
+06 evals       ``evals`` (with notebook 06)
+07 production  ``serve``, ``distill``, ``drift`` (with notebook 07)
+08 interview   ``drill``, ``interview`` (the question bank), ``rubric`` (with notebook 08)
+=============  ==========================================================
+
+Lesson modules sit at the top of the package and never import the two folders
+that build the course: ``grading`` (release, run, self-check and grade
+notebooks; the sandbox) and ``basemodel`` (the course model's corpus,
+tokenizer, pretraining and model card). ``world`` holds the course's seeded
+data and the LandAI task. ``cli`` is the ``ftcourse`` command.
 """
 import logging
 

@@ -104,8 +104,8 @@ def lora_layers(model: nn.Module) -> dict[str, LoRALinear]:
     return {name: m for name, m in model.named_modules() if isinstance(m, LoRALinear)}
 
 
-def _matches(name: str, targets: list[str]) -> bool:
-    # peft's rule for a list of targets: the module's path is a target or ends with ".target".
+def matches(name: str, targets: list[str]) -> bool:
+    """peft's rule for a list of targets: the module's path is a target or ends with ``"." + target``."""
     return any(name == t or name.endswith("." + t) for t in targets)
 
 
@@ -125,7 +125,7 @@ def add_lora(
     targets = [target_modules] if isinstance(target_modules, str) else list(target_modules)
     if lora_layers(model):
         raise ValueError("this model already has LoRA layers; load_adapter into it, or merge_lora it first")
-    found = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear) and _matches(n, targets)}
+    found = {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear) and matches(n, targets)}
     if not found:
         names = sorted({n.rpartition(".")[2] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
         raise ValueError(f"no nn.Linear in {type(model).__name__} matches {targets}; its Linear layers are named {names}")

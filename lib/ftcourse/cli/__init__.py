@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..course import CourseNotFound
+from ..grading.layout import CourseNotFound
 from . import check, data, grade, model, release, run, world
 
 GROUPS = [release, run, check, grade, world, data, model]

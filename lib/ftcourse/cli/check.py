@@ -20,7 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..selfcheck import check
+    from ..grading.selfcheck import check
 
     if not args.notebook.is_file():
         print(f"ftcourse check: no such notebook: {args.notebook}", file=sys.stderr)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..course import find_root
+from ..grading.layout import find_root
 
 
 def course_root(args: argparse.Namespace) -> Path:

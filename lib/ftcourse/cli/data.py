@@ -70,7 +70,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def build(args: argparse.Namespace) -> int:
-    from .. import messy
+    from ..world import messy
 
     return build_or_check(args.out or messy.DATA_DIR, check=args.check, build=messy.build, stale=messy.stale,
                           count=len(messy.FILES), what="LandAI data sets", command="ftcourse data build", unit="lines")

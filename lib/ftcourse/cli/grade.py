@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from .. import sandbox
+from ..grading import sandbox
 from .common import course_root, print_table
 
-NOTEBOOK_TIMEOUT = 900  # seconds; ftcourse.grade.Settings' default (a test keeps the two equal)
+NOTEBOOK_TIMEOUT = 900  # seconds; ftcourse.grading.classroom.Settings' default (a test keeps the two equal)
 LAYOUTS = """submissions are read in either layout:
   SUBMISSIONS/<student>/<assignment>/<notebook>.ipynb   (nbgrader collect)
   SUBMISSIONS/<student>__<notebook>.ipynb               (a flat download, e.g. ada__00-setup.ipynb)
@@ -41,8 +41,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..course import nbgrader_config
-    from ..grade import Settings, grade
+    from ..grading.layout import nbgrader_config
+    from ..grading.classroom import Settings, grade
 
     root = course_root(args)
     if args.jobs < 1:

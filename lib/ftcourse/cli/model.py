@@ -7,7 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ..course import CourseNotFound, find_root
+from ..grading.layout import CourseNotFound, find_root
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,8 +35,8 @@ def _default_out(smoke: bool) -> Path:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from .. import modelcard
-    from ..pretrain import SMOKE, Recipe, pretrain, save
+    from ..basemodel import modelcard
+    from ..basemodel.pretrain import SMOKE, Recipe, pretrain, save
 
     start = time.perf_counter()
     out = args.out or _default_out(args.smoke)

@@ -21,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from .. import release as releasing
+    from ..grading import release as releasing
 
     root = course_root(args)
     if args.check:

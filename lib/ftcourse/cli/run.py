@@ -5,7 +5,7 @@ import argparse
 
 from tqdm.auto import tqdm
 
-from .. import course
+from ..grading import layout
 from .common import course_root, print_table
 
 
@@ -21,14 +21,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..execute import execute
+    from ..grading.execute import execute
 
     root = course_root(args)
-    names = course.resolve_names(root, args.names)
+    names = layout.resolve_names(root, args.names)
     rows = []
     for name in tqdm(names, desc="notebooks", unit="nb"):
         run = execute(
-            course.solution_notebook(root, name),
+            layout.solution_notebook(root, name),
             timeout=args.timeout,
             save_to=root / "build" / "executed" / f"{name}.ipynb",
         )

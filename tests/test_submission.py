@@ -4,15 +4,15 @@ import copy
 import nbformat
 import pytest
 
-from ftcourse import course
-from ftcourse.autograde import FeedbackExporter, HideHiddenTests, VerdictTable, inspect
+from ftcourse.grading import layout
+from ftcourse.grading.submission import FeedbackExporter, HideHiddenTests, VerdictTable, inspect
 
 TEST_ID = "count_parameters_tests"
 
 
 @pytest.fixture
 def release(root):
-    return nbformat.read(course.release_notebook(root, "00-setup"), as_version=4)
+    return nbformat.read(layout.release_notebook(root, "00-setup"), as_version=4)
 
 
 def the_test_cell(nb):
@@ -73,7 +73,7 @@ def test_reordered_graded_cells_are_reported(release):
 
 
 def test_feedback_keeps_verdicts_and_drops_hidden_code_and_quotes_of_it(root):
-    nb = nbformat.read(course.solution_notebook(root, "00-setup"), as_version=4)
+    nb = nbformat.read(layout.solution_notebook(root, "00-setup"), as_version=4)
     cell = the_test_cell(nb)
     hidden_line = "_tied = _nn.ModuleList([_emb, _head])"
     assert hidden_line in cell.source

@@ -19,8 +19,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
+from ..models import no_progress_bars
 from . import corpus as corpora
-from .models import no_progress_bars
 from .tokenizer import render_chat, train_tokenizer
 
 

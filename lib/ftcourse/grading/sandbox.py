@@ -1,6 +1,6 @@
 """A student's kernel in a box: it sees its own folder and the Python install, nothing else.
 
-The grader starts every kernel as ``python -m ftcourse.sandbox [options] -- KERNEL...``.
+The grader starts every kernel as ``python -m ftcourse.grading.sandbox [options] -- KERNEL...``.
 Where Linux lets an ordinary user create namespaces (``probe()`` finds out), the
 kernel runs in its own
 
@@ -46,7 +46,7 @@ PROC_READONLY = ["sys", "sysrq-trigger", "irq", "bus", "fs", "kcore", "keys", "t
 INSIDE_ID = 1000  # the kernel's uid and gid inside its user namespace: never 0, so exec drops every capability
 NOBODY = 65534  # who the kernel is outside when the grader runs as root
 PROBE_FAILED = 3
-UNAPPLIED = "ftcourse.sandbox: cannot apply "
+UNAPPLIED = "ftcourse.grading.sandbox: cannot apply "
 APPARMOR_USERNS = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns"  # 1 by default on Ubuntu 24.04
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -140,7 +140,7 @@ def command(kernel: list[str], *, workdir: Path, stage: Path, isolate: bool, lim
     is an empty folder to build the new root on, ``hidden`` are folders that must stay
     out of sight even when on ``sys.path``, ``hide_files`` read as empty files inside.
     """
-    args = [sys.executable, "-m", "ftcourse.sandbox", f"--workdir={workdir}", f"--stage={stage}", *limits.args()]
+    args = [sys.executable, "-m", "ftcourse.grading.sandbox", f"--workdir={workdir}", f"--stage={stage}", *limits.args()]
     args += ["--isolate"] if isolate else []
     args += [f"--writable={p}" for p in writable] + [f"--hidden={p}" for p in hidden]
     args += [f"--hide-file={p}" for p in hide_files] + [f"--env={k}={v}" for k, v in (env or {}).items()]
@@ -164,7 +164,7 @@ def end_descendants() -> int:
     return len(victims)
 
 
-# --- inside: python -m ftcourse.sandbox -------------------------------------------------
+# --- inside: python -m ftcourse.grading.sandbox ----------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
         except OSError as exc:
-            print(f"ftcourse.sandbox: cannot create namespaces: {exc}", file=sys.stderr, flush=True)
+            print(f"ftcourse.grading.sandbox: cannot create namespaces: {exc}", file=sys.stderr, flush=True)
             os._exit(PROBE_FAILED)
         os.write(ready[1], b"1")
         if os.read(go[0], 1) != b"1":
@@ -201,13 +201,13 @@ def main(argv: list[str] | None = None) -> None:
             _map_ids(child, kernel_uid)
             os.write(go[1], b"1")
         except OSError as exc:
-            print(f"ftcourse.sandbox: cannot map user ids: {exc}", file=sys.stderr, flush=True)
+            print(f"ftcourse.grading.sandbox: cannot map user ids: {exc}", file=sys.stderr, flush=True)
     os.close(go[1])
     sys.exit(os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) % 256)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m ftcourse.sandbox", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m ftcourse.grading.sandbox", description=__doc__.split("\n")[0])
     p.add_argument("--workdir", type=Path, required=True)
     p.add_argument("--stage", type=Path, required=True)
     p.add_argument("--isolate", action="store_true")
@@ -327,7 +327,7 @@ def _run_init(args: argparse.Namespace, env: dict[str, str], nproc: int) -> None
             _drop_privileges()
             os.execve(args.kernel[0], args.kernel, env)
     except BaseException as exc:  # noqa: BLE001 -- pid 1 must never return into the caller's code
-        print(f"ftcourse.sandbox: {exc}", file=sys.stderr, flush=True)
+        print(f"ftcourse.grading.sandbox: {exc}", file=sys.stderr, flush=True)
         os._exit(PROBE_FAILED)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:

@@ -2,7 +2,7 @@
 
 ``grade(root, submissions, out)`` finds the submissions, builds each assignment's
 gradebook from ``solutions/``, and grades every (student, assignment) in its own
-process (``python -m ftcourse.autograde``) under a hard wall clock, ``jobs`` at a time.
+process (``ftcourse.grading.submission``) under a hard wall clock, ``jobs`` at a time.
 Each result is stored in ``OUT/.ftcourse/`` the moment it is done, under a key made of
 the submission's bytes, the assignment's source and the settings: a rerun reuses what
 it has (same grades), grades what is new or changed, and an interrupted run resumes.
@@ -33,13 +33,14 @@ from typing import Callable
 
 from tqdm.auto import tqdm
 
-from . import __version__, autograde, course, release, sandbox
-from .autograde import Job
+from .. import __version__
+from . import layout, release, sandbox, submission
+from .submission import Job
 
 # Each submission gets a process of its own, forked from a server that has nbgrader imported already:
 # a fresh interpreter per submission would spend a second or two importing it every time.
 WORKERS = multiprocessing.get_context("forkserver")
-WORKERS.set_forkserver_preload(["ftcourse.autograde"])
+WORKERS.set_forkserver_preload(["ftcourse.grading.submission"])
 STUDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 COLUMNS = ["student", "assignment", "notebook", "score", "max", "flags"]
 
@@ -110,7 +111,7 @@ def grade(root: Path, folder: Path, out: Path, names: list[str] | None = None, s
         raise FileNotFoundError(f"no such folder of submissions: {folder}")
     if out == folder or out in folder.parents or folder in out.parents:
         raise ValueError(f"--out {out} must not be inside the submissions or contain them")
-    names = course.resolve_names(root, names)
+    names = layout.resolve_names(root, names)
     multiprocessing.forkserver.ensure_running()  # it imports nbgrader while we build the gradebooks
     state = out / ".ftcourse"
     report = Report()
@@ -176,7 +177,7 @@ def _prepare_assignments(root: Path, names: list[str], where: Path, report: Repo
             report.notes.append(f"notebooks/{name} differs from a fresh release of solutions/ ({stale[0].detail}); "
                                 "students may hold an older version: grading uses solutions/")
         digest = hashlib.sha256()
-        for path in sorted((root / "solutions" / name).rglob("*")) + [root / course.CONFIG_FILE]:
+        for path in sorted((root / "solutions" / name).rglob("*")) + [root / layout.CONFIG_FILE]:
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
         masters[name] = {"gradebook": folder / "gradebook.db", "release": fresh, "fingerprint": digest.hexdigest()}
@@ -201,7 +202,7 @@ class Workers:
         self.lock, self.stopping = threading.Lock(), threading.Event()
 
     def grade(self, job: Job, wall: float) -> dict:
-        """Run ``autograde.main`` for ``job``, killed with everything it started after ``wall`` seconds."""
+        """Run ``submission.main`` for ``job``, killed with everything it started after ``wall`` seconds."""
         scratch = Path(tempfile.mkdtemp(prefix="ftg-", dir=_short_temp()))
         job.scratch = str(scratch / "course")
         job.hidden.append(str(scratch))
@@ -213,7 +214,7 @@ class Workers:
             with self.lock:
                 if self.stopping.is_set():
                     raise KeyboardInterrupt
-                proc = WORKERS.Process(target=autograde.main, args=(str(scratch / "job.json"), str(log)))
+                proc = WORKERS.Process(target=submission.main, args=(str(scratch / "job.json"), str(log)))
                 proc.start()
                 self.running.add(proc)
             proc.join(wall)
@@ -252,7 +253,7 @@ def _short_temp() -> str:
 
 def _failed(job: Job, problem: str) -> dict:
     return {"student": job.student, "assignment": job.assignment, "notebooks": [
-        {"notebook": name, "score": 0.0, "max": autograde.max_score(Path(job.gradebook), name, job.assignment),
+        {"notebook": name, "score": 0.0, "max": submission.max_score(Path(job.gradebook), name, job.assignment),
          "flags": [problem], "tests": []} for name in job.notebooks]}
 
 

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import torch
 
-from . import landai
+from ..memory import LLAMA_PROJECTIONS
+from ..train import finetune
+from ..world import landai, parcels
+from ..world.parcels import COURSE_IDS
 from .corpus import HELD_OUT_PARCELS, Corpus
 from .pretrain import PretrainLog, blocks, mean_loss, token_ids
-from .train import finetune
-from .world import parcels
-from .world.parcels import COURSE_IDS
 
 SAMPLE_PROMPTS = [
     "Parcel 7203 covers",
@@ -39,7 +39,7 @@ SAMPLE_PROMPTS = [
     "commit ",
     "Ticket T-",
 ]
-LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+TEMPLATES = Path(__file__).resolve().parents[1] / "assets" / "modelcard"
 BRANCH_MINIMUM = 40  # fine-tuning parcels of each branch of the verdict rule (see gap_parcels)
 
 
@@ -126,7 +126,7 @@ def behaviour_gap(model, tokenizer, *, n_train: int = 200, n_eval: int = 50, epo
         torch.manual_seed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=LORA_TARGETS))
+            tuned = get_peft_model(copy.deepcopy(model), LoraConfig(r=r, lora_alpha=2 * r, target_modules=list(LLAMA_PROJECTIONS)))
         history = finetune(tuned, tokenizer, train, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                            progress=progress)
         after = landai.evaluate(tuned, tokenizer, eval_parcels)
@@ -170,6 +170,11 @@ def plot_losses(log: PretrainLog, path: Path) -> None:
     plt.close(fig)
 
 
+def _template(name: str) -> str:
+    """A part of the card: Markdown with ``str.format`` fields, in ``assets/modelcard/NAME.md``."""
+    return (TEMPLATES / f"{name}.md").read_text()
+
+
 def write(out_dir: Path, model, log: PretrainLog, ppl: dict, texts: dict[str, str], gap: Gap | None,
           command: str, extra: dict) -> None:
     """The card (README.md), its loss curve (loss_curve.png) and every figure in metrics.json."""
@@ -186,124 +191,17 @@ def write(out_dir: Path, model, log: PretrainLog, ppl: dict, texts: dict[str, st
                      for kind, v in ppl.items())
     parts = "\n".join(f"| {kind} | {n:,} |" for kind, n in log.corpus_parts.items())
     runs = "\n".join(f"| one of them: seed {seed} | {layout:.0%} | {facts:.0%} |" for seed, layout, facts in gap.runs) if gap else ""
-    gap_text = "not measured in this build." if gap is None else f"""On {gap.eval_parcels} held-out parcels (never in the
-corpus nor the fine-tuning set), asked with LandAI's system prompt and a user prompt carrying the parcel record:
-
-| | layout right | facts right (zoning, flood zone, verdict) |
-|---|---|---|
-| base model, zero-shot | {gap.base_layout:.0%} | {gap.base_facts:.0%} |
-| after LoRA (r=16, all linear layers), mean of {len(gap.runs)} fine-tunes | {gap.tuned_layout:.0%} | {gap.tuned_facts:.0%} |
-{runs}
-
-Each fine-tune: {gap.train_examples} conversations (at least {gap.branch_minimum} parcels of each branch of the verdict rule)
-x {gap.epochs} epochs, batches of {gap.batch_size}, learning rate {gap.lr}; {gap.finetune_seconds:.0f} s on average. Over all
-of them, fact by fact (the verdict by the branch of its rule that decides it):
-{", ".join(f"{name} {right}/{asked}" for name, (right, asked) in gap.tuned_by_fact.items())}.
-
-A base-model reply, then a fine-tuned one (seed {gap.runs[0][0]}), for the same parcel:
-
-```text
-{gap.base_example.strip()}
-```
-
-```text
-{gap.tuned_example.strip()}
-```"""
+    gap_text = "not measured in this build." if gap is None else _template("gap").rstrip("\n").format(
+        gap=gap, n_runs=len(gap.runs), runs=runs, base_example=gap.base_example.strip(),
+        tuned_example=gap.tuned_example.strip(),
+        by_fact=", ".join(f"{name} {right}/{asked}" for name, (right, asked) in gap.tuned_by_fact.items()))
     sample_text = "\n\n".join(f"**{prompt!r}** →\n```text\n{prompt}{text}\n```" for prompt, text in texts.items())
     load = log.load_average or [float("nan")]
     warm = log.copy_loss or [float("nan")]
-    card = f"""---
-library_name: transformers
-license: mit
-language: en
-pipeline_tag: text-generation
----
-
-# course-base
-
-The fine-tuning course's own base model: a `LlamaForCausalLM` of {params / 1e6:.2f} M parameters,
-pretrained from scratch on this machine by `{command}`. It knows general English (from Python's own
-documentation) and the course world's facts (land parcels, commit logs, support threads) in free prose, and it
-has never seen the output formats the course teaches by fine-tuning.
-
-```python
-from ftcourse.models import load
-model, tokenizer = load()  # this folder; any transformers API works on it
-```
-
-## Architecture
-
-| | |
-|---|---|
-| layers | {cfg.num_hidden_layers} |
-| hidden size | {cfg.hidden_size} |
-| attention heads | {cfg.num_attention_heads} (key/value heads: {cfg.num_key_value_heads}) |
-| MLP size | {cfg.intermediate_size} (SwiGLU) |
-| vocabulary | {cfg.vocab_size} byte-level BPE tokens |
-| context | {cfg.max_position_embeddings} tokens (RoPE) |
-| embeddings | tied to the output layer |
-| parameters | {params:,} |
-| weights | {size_mb:.1f} MB, float32, safetensors |
-
-The tokenizer has begin/end/pad tokens and a chat template (system / user / assistant) whose assistant
-replies are marked with `{{% generation %}}`, so `apply_chat_template(..., return_assistant_tokens_mask=True)`
-tells a fine-tune which tokens to learn from.
-
-## Corpus
-
-{log.corpus_tokens:,} training tokens in {sum(log.corpus_parts.values()):,} distinct documents (general English
-repeated {log.recipe.general_repeats} times). General English is every docstring of Python {info['python']}'s standard library plus
-its language reference topics, read from the running interpreter: the same text for the same Python version.
-
-| documents | count |
-|---|---|
-{parts}
-
-Held out: about 5% of the standard-library modules, and prose about {HELD_OUT_PARCELS} parcels, commits and tickets
-that are not in the training text. The corpus never contains the LandAI buyer-summary layout, a commit's label
-as an answer, or a ticket's JSON record; the test suite scans it for all three.
-
-## Training
-
-{len(log.steps):,} steps of {log.recipe.batch_size} x {log.recipe.context} tokens ({log.tokens:,} tokens, one pass), AdamW
-(betas 0.9/0.95, weight decay {log.recipe.weight_decay}), learning rate {log.recipe.lr} with {log.recipe.warmup_steps} warmup
-steps and cosine decay to {log.recipe.min_lr}, gradient clipping at 1.0, seed {log.recipe.seed}. Documents packed into a
-row are kept apart: positions restart at each one, so it attends only to itself, as a prompt does later.
-
-Copying from the context does not form from the text alone in this budget, so the run opens with
-{log.recipe.copy_warmup_steps} steps of {log.recipe.copy_warmup_batch} x {log.recipe.copy_length} tokens of random strings, each
-written twice, the loss on the second copy only (cross-entropy {warm[0]:.2f} at its first step, {warm[-1]:.2f} at its last).
-Wall time: corpus and tokenizer {log.seconds['corpus and tokenizer']:.0f} s, copy warm-up
-{log.seconds['copy warm-up'] / 60:.1f} min, training on the text {log.seconds['training'] / 60:.1f} min,
-whole build {extra.get('build_minutes', float('nan')):.1f} min, on {info['cpu cores']} CPU cores (torch {info['torch']},
-transformers {info['transformers']}, {info['platform']}). Load average during training: {min(load):.1f} to
-{max(load):.1f} (above {info['cpu cores']} means other work shared the cores, and the times are longer than on an idle machine).
-
-![loss curve](loss_curve.png)
-
-## Held-out perplexity
-
-| text | tokens | model | unigram baseline | unigram / model |
-|---|---|---|---|---|
-{rows}
-
-## Samples
-
-Greedy continuations of plain prompts (repetition penalty 1.2):
-
-{sample_text}
-
-## The behaviour gap fine-tuning closes
-
-{gap_text}
-
-## Rebuild
-
-```bash
-{command}
-```
-
-retrains everything from scratch, seeded: the corpus, the tokenizer, the model, this card. Every figure above
-was measured by that run and is also in `metrics.json`.
-"""
+    card = _template("card").format(
+        cfg=cfg, log=log, info=info, command=command, params=params, params_m=params / 1e6, size_mb=size_mb,
+        documents=sum(log.corpus_parts.values()), parts=parts, HELD_OUT_PARCELS=HELD_OUT_PARCELS, steps=len(log.steps),
+        warm_first=warm[0], warm_last=warm[-1], copy_minutes=log.seconds["copy warm-up"] / 60,
+        training_minutes=log.seconds["training"] / 60, build_minutes=extra.get("build_minutes", float("nan")),
+        load_min=min(load), load_max=max(load), rows=rows, sample_text=sample_text, gap_text=gap_text)
     (out_dir / "README.md").write_text(card)

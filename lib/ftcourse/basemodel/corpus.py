@@ -26,9 +26,9 @@ import warnings
 import zlib
 from dataclasses import dataclass, field, replace
 
-from .landai import branch, verdict
-from .world import commits, pretraining_parcels, tickets
-from .world.parcels import COURSE_IDS, FLOOD_RISK, ZONING, Parcel
+from ..world.landai import branch, verdict
+from ..world import commits, pretraining_parcels, tickets
+from ..world.parcels import COURSE_IDS, FLOOD_RISK, ZONING, Parcel
 
 # Modules that open windows, print on import, or are test suites rather than text.
 _SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3", "ensurepip",

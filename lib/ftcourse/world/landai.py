@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .world.parcels import HIGH_FLOOD_ZONES, Parcel
+from .parcels import HIGH_FLOOD_ZONES, Parcel
 
 SYSTEM_PROMPT = (
     "You are LandAI's report writer. Read the parcel record you are given and write "
@@ -191,7 +191,7 @@ def tally(parcels: list[Parcel], checks: list[SummaryCheck]) -> tuple[dict[str, 
 
 def evaluate(model, tokenizer, parcels: list[Parcel], *, max_new_tokens: int = 160) -> Scores:
     """Ask the model for a buyer summary of each parcel (greedy) and grade every reply."""
-    from .train import generate_many
+    from ..train import generate_many
 
     replies = generate_many(model, tokenizer, [conversation(p)["messages"] for p in parcels], max_new_tokens)
     checks = [check_summary(text, p) for text, p in zip(replies, parcels)]

@@ -1,7 +1,7 @@
 """The LandAI training sets: one curated, one as a team really collects it.
 
 ``clean`` is a few hundred conversations in LandAI's one house layout
-(``ftcourse.landai.conversation``). ``messy`` is a file of the same size written
+(``ftcourse.world.landai.conversation``). ``messy`` is a file of the same size written
 as if by five people in three formats: Ana writes the house layout, Ben a looser
 bullet list that drops fields and forgets the flood rule, Chloe and Dev prose
 (Dev signs his), Eve a Markdown report with bold labels. Each also has their own
@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import landai
-from .world import Parcel, parcels
+from . import Parcel, landai, parcels
+from .files import DATA_DIR
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
 CLEAN_SEED, MESSY_SEED = 2, 3
 
 

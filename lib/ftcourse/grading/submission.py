@@ -1,6 +1,6 @@
 """One submission, graded by nbgrader in a scratch course that holds nothing else.
 
-``main(JOB.json)`` runs in a process of its own per submission (``ftcourse.grade``
+``main(JOB.json)`` runs in a process of its own per submission (``ftcourse.grading.classroom``
 forks it). It builds a scratch course from a copy of the assignment's gradebook, the
 release's data files and the student's notebooks, and runs nbgrader's own autograde
 and feedback on it. What is ours is plugged into nbgrader:
@@ -10,10 +10,10 @@ and feedback on it. What is ours is plugged into nbgrader:
   duplicated id); every change is reported as a flag. nbgrader then puts back edited,
   retyped and deleted test cells (``OverwriteCells``, ``add_missing_cells``).
 - ``as_graded``: a test cell fails on an error, not on a warning printed to stderr.
-- ``FailClosedExecute``: nbgrader's ``Execute`` with the kernel in ``ftcourse.sandbox``,
+- ``FailClosedExecute``: nbgrader's ``Execute`` with the kernel in ``ftcourse.grading.sandbox``,
   a clock for the whole notebook, capped outputs, a kernel that dies or ignores an
   interrupt costing only the cells after it, and after every test cell a tamper check
-  (``ftcourse.tamper``); whatever it cannot vouch for scores 0.
+  (``ftcourse.grading.tamper``); whatever it cannot vouch for scores 0.
 - ``HideHiddenTests`` and ``VerdictTable``: the feedback opens with each test's result
   and error, and never shows hidden test code, even where a student's output quotes it.
 """
@@ -51,7 +51,7 @@ from nbgrader.preprocessors import (
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 
-from . import course, sandbox
+from . import layout, sandbox
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 # A function that reads its caller's frame can read the test that calls it, expected values included; running
@@ -149,7 +149,7 @@ def _first_index(nb: NotebookNode):
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts this Python's ipykernel inside ``ftcourse.sandbox``, talking over Unix sockets."""
+    """Starts this Python's ipykernel inside ``sandbox``, talking over Unix sockets."""
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
     isolate = Bool(False, config=True)
@@ -197,7 +197,7 @@ class FailClosedExecute(Execute):
 
     async def async_start_new_kernel_client(self):
         kc = await super().async_start_new_kernel_client()
-        if await self._ask("__import__('ftcourse.tamper').tamper.baseline()") != "ok":
+        if await self._ask("__import__('ftcourse.grading.tamper').grading.tamper.baseline()") != "ok":
             self._fingerprint_error = "the grader could not fingerprint the kernel before the notebook ran"
         return kc
 
@@ -267,7 +267,7 @@ class FailClosedExecute(Execute):
 
     def _tamper_report(self) -> list[str]:
         nonce = secrets.token_hex(8)
-        answer = run_sync(self._ask)(f"__import__('ftcourse.tamper').tamper.report({nonce!r})")
+        answer = run_sync(self._ask)(f"__import__('ftcourse.grading.tamper').grading.tamper.report({nonce!r})")
         try:
             report = json.loads(answer)
             assert report["nonce"] == nonce and all(type(p) is str for p in report["problems"])
@@ -416,7 +416,7 @@ def _text(output: NotebookNode) -> str:
 
 
 def run(job: Job) -> dict:
-    """Grade ``job`` with nbgrader; the result as a plain dict (what ``grade.py`` stores)."""
+    """Grade ``job`` with nbgrader; the result as a plain dict (what ``classroom`` stores)."""
     scratch = Path(job.scratch)
     source, submitted = scratch / "source" / job.assignment, scratch / "submitted" / job.student / job.assignment
     shutil.copytree(job.release, source, ignore=shutil.ignore_patterns("*.ipynb"))
@@ -458,7 +458,7 @@ def run(job: Job) -> dict:
 
 def _config(job: Job, scratch: Path):
     env = {"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads)} if job.threads else {}
-    return course.nbgrader_config(
+    return layout.nbgrader_config(
         Path(job.course),
         CourseDirectory={"root": str(scratch), "source_directory": "source", "submitted_directory": "submitted",
                          "autograded_directory": "autograded", "feedback_directory": "feedback",
@@ -522,7 +522,7 @@ def _last_line(text: str) -> str:
 
 
 def main(job_file: str, log: str) -> None:
-    """One grading process (``ftcourse.grade`` forks one per submission): ``result.json`` lands next to the job."""
+    """One grading process (``classroom`` forks one per submission): ``result.json`` lands next to the job."""
     os.setsid()  # a process group of its own, so that the grader can end it whole
     with open(log, "w") as stream:
         os.dup2(stream.fileno(), 1)

@@ -21,7 +21,7 @@ import nbformat
 import nbgrader
 from nbgrader.apps import NbGraderAPI
 
-from . import course
+from . import layout
 
 
 # The kernel `make setup` registers. Student notebooks ask for it by name, so JupyterLab starts the
@@ -51,7 +51,7 @@ def generate(root: Path, names: list[str], dest: Path, gradebook: Path | None = 
     with tempfile.TemporaryDirectory(prefix="ftcourse-release-") as tmp:
         gradebook = gradebook or Path(tmp, "gradebook.db")
         stamp_schema(gradebook)
-        config = course.nbgrader_config(
+        config = layout.nbgrader_config(
             root, CourseDirectory={"release_directory": str(dest), "db_url": f"sqlite:///{gradebook}"},
         )
         api = NbGraderAPI(config=config)
@@ -88,7 +88,7 @@ def stamp_schema(gradebook: Path) -> None:
 def release(root: Path, names: list[str] | None = None) -> list[str]:
     """Regenerate ``notebooks/`` for ``names`` (default: all, dropping releases that lost their solution)."""
     everything = not names
-    names = course.resolve_names(root, names)
+    names = layout.resolve_names(root, names)
     with tempfile.TemporaryDirectory(prefix="ftcourse-release-") as tmp:
         generate(root, names, Path(tmp))
         for name in names:
@@ -123,7 +123,7 @@ def handout(root: Path, names: list[str], dest: Path) -> list[Path]:
 
 def check(root: Path) -> list[Difference]:
     """Every way ``notebooks/`` differs from a fresh release; empty when they agree."""
-    names = course.assignments(root)
+    names = layout.assignments(root)
     with tempfile.TemporaryDirectory(prefix="ftcourse-release-") as tmp:
         fresh = Path(tmp)
         generate(root, names, fresh)
@@ -137,8 +137,8 @@ def _stale_releases(root: Path) -> list[str]:
     released = root / "notebooks"
     if not released.is_dir():
         return []
-    known = set(course.assignments(root))
-    return sorted(p.name for p in released.iterdir() if p.is_dir() and course.ASSIGNMENT.match(p.name) and p.name not in known)
+    known = set(layout.assignments(root))
+    return sorted(p.name for p in released.iterdir() if p.is_dir() and layout.ASSIGNMENT.match(p.name) and p.name not in known)
 
 
 def compare_dirs(fresh: Path, committed: Path, label: str) -> list[Difference]:

@@ -1,7 +1,7 @@
 """A learner's self-check: run my notebook, tell me which exercises pass.
 
 It scores each test cell exactly as the grader will (nbgrader's own
-``determine_grade`` on outputs judged by ``autograde.as_graded``), so a pass here
+``determine_grade`` on outputs judged by ``submission.as_graded``), so a pass here
 is a pass there, hidden tests aside.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from .autograde import as_graded
+from .submission import as_graded
 from .execute import error_line, execute
 
 
