@@ -1,4 +1,4 @@
-"""ftcourse.lora against peft itself: same init, same outputs, same merge, adapter files that convert both ways."""
+"""ftcourse.lora against peft itself: same init, same outputs, same merge; ftcourse.adapters' files convert both ways."""
 import copy
 import json
 import warnings
@@ -11,19 +11,14 @@ from safetensors.torch import save_file
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from ftcourse.adapters import from_peft, load_adapter, lora_state_dict, read_adapter, save_adapter, to_peft
 from ftcourse.lora import (
     LoRALinear,
     ParameterCount,
     add_lora,
-    from_peft,
-    load_adapter,
     lora_layers,
-    lora_state_dict,
     mark_only_lora_trainable,
     merge_lora,
-    read_adapter,
-    save_adapter,
-    to_peft,
     trainable_parameters,
 )
 

@@ -104,6 +104,15 @@ def test_bitsandbytes_quantization_loads_and_generates(quantization, layer):
 
 
 def test_nf4_layers_share_one_copy_of_the_code_tables_and_keep_it_through_generation():
+    """Why ``models.keep_qlora_layout`` exists.
+
+    On a CPU with AVX512-BF16, bitsandbytes repacks a 4-bit layer the first time it runs in eval
+    mode without gradients: the absmax constants are expanded to bf16 (double quantization undone)
+    and the product is computed in bf16 whatever the compute dtype. Bytes and outputs would then
+    depend on the learner's CPU and on whether a forward pass has happened; the course keeps them
+    the same everywhere. (A layer whose out_features is not a multiple of 32, or whose in_features
+    is not one of the block size, would even fail there with an AssertionError.)
+    """
     model, tokenizer = models.load(quantization="nf4", device="cpu")
     generate(model, tokenizer, [{"role": "user", "content": "Hello"}], max_new_tokens=2)
     states = [m.weight.quant_state for m in model.modules() if type(m).__name__ == "Linear4bit"]

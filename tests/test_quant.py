@@ -1,4 +1,27 @@
-"""NF4 from scratch agrees with bitsandbytes: codebook, codes, constants, packing, bytes."""
+"""NF4 from scratch agrees with bitsandbytes: codebook, codes, constants, packing, bytes.
+
+How this matches bitsandbytes 0.50 (``bitsandbytes.functional.quantize_4bit``), checked here:
+
+- Codebook: ``nf4_code()`` rebuilds bitsandbytes' table bit for bit (quantiles in float64,
+  rounded to float32, then divided by the largest).
+- Rounding: each value is multiplied by ``1 / absmax`` (a reciprocal, as bitsandbytes' CUDA and
+  PyTorch kernels do, not a division), clamped to [-1, 1] and sent to the nearest code; a value
+  exactly halfway goes to the lower code (bitsandbytes tests ``x > midpoint``). On CPU the 4-bit
+  codes and absmax are identical to bitsandbytes'. Two places where one float32 rounding step can
+  move a value that lies on a midpoint: bitsandbytes divides instead in a last, partial block, and
+  its CUDA kernel types the midpoints as decimal constants.
+- Packing: two codes per byte, the first of each pair in the high nibble; an odd count is padded
+  with the code of 0.0. bitsandbytes returns the bytes as an ``(n/2, 1)`` column; here they are flat.
+- Double quantization: ``offset = absmax.mean()``, then ``absmax - offset`` in blocks of 256 with
+  bitsandbytes' signed 8-bit "dynamic" code (``create_dynamic_map``), nearest code, ties down.
+  That is exactly what bitsandbytes' PyTorch kernel computes. Its compiled CPU kernel, which
+  ``quantize_4bit`` uses on CPU, searches the code approximately and picks a farther code for
+  about 0.1-1% of the absmax values (mostly nearly equidistant pairs), so there the 8-bit codes
+  differ; the 4-bit codes never do.
+- Dequantization: code value times its block's absmax, equal to bitsandbytes' PyTorch kernel.
+  Its AVX-512 CPU kernel scales some values by a neighbouring block's absmax when a row's length
+  is even but not a multiple of the block size, so there it is farther from the weights.
+"""
 import bitsandbytes.functional as bnbf
 import pytest
 import torch

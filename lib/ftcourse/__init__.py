@@ -12,7 +12,7 @@ every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``ex
 01 decide      ``decide``, ``rag`` (with notebook 01)
 02 data        ``chat``, ``dedup``, ``consistency``, ``splits``, ``tokens``, ``world.messy``
 03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (with notebook 03)
-04 lora        ``lora`` (the layer and its injection), ``world.landai`` (the task)
+04 lora        ``lora`` (the layer and its injection), ``adapters`` (files, peft), ``world.landai``
 05 qlora       ``quant`` (NF4 from scratch), ``memory`` (estimating), ``measure`` (measuring)
 06 evals       ``evals`` (with notebook 06)
 07 production  ``serve``, ``distill``, ``drift`` (with notebook 07)

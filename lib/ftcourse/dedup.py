@@ -19,8 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_MASK = np.uint64(2**64 - 1)
-
 
 def normalize(text: str) -> str:
     """Text as a duplicate check sees it: NFKC Unicode, case-folded, whitespace runs collapsed to one space."""

@@ -147,7 +147,7 @@ def keep_qlora_layout(model: torch.nn.Module) -> int:
     """Keep every 4-bit layer in QLoRA's storage (double-quantized absmax) through inference; returns layers kept.
 
     Otherwise, on some CPUs, bitsandbytes repacks a layer at its first inference pass, and bytes and
-    outputs would depend on the learner's CPU (tests/test_models.py says how).
+    outputs would depend on the learner's CPU (the test of this in tests/test_models.py says how).
     """
     kept = 0
     for module in model.modules():

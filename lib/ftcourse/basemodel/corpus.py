@@ -110,10 +110,6 @@ def _money(n: int) -> str:
     return f"${n:,}"
 
 
-def _uses(p: Parcel) -> str:
-    return verdict(p).removeprefix("suitable for ")
-
-
 def _facts(p: Parcel, r: random.Random) -> list[str]:
     """One sentence per fact, each in one of several wordings.
 

@@ -20,7 +20,6 @@ from .parcels import COURSE_IDS
 CATEGORIES = ("billing", "bug", "data_error", "account", "feature_request")
 PRIORITIES = ("low", "normal", "high", "urgent")
 PLANS = ("free", "pro", "team", "enterprise")
-PRODUCTS = ("reports", "map", "api", "mobile app", "account")
 
 FIRST = ["Dana", "Marcus", "Lena", "Tyrone", "Aiko", "Rafael", "Beth", "Oluwaseun", "Greta", "Hector", "Ines",
          "Jamal", "Karin", "Liam", "Mei", "Nadia", "Owen", "Paula", "Quentin", "Rosa", "Stefan", "Tessa"]
