@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.ftcourse-installed
 # nbgrader shells out to alembic, so the venv's bin/ goes first on PATH.
 RUN    := PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
-.PHONY: setup lab test release clean
+.PHONY: setup browser lab test release clean
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -22,7 +22,17 @@ LAB_FLAGS := $(if $(NO_BROWSER),--no-browser --ip=$(or $(IP),127.0.0.1)) $(if $(
 lab: setup
 	$(RUN) $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_FLAGS)
 
-test: setup
+# tests/test_browser.py drives Debian's Chromium: installed here where we may (as root or with passwordless
+# sudo); elsewhere those tests are skipped and say what to install (in CI, CI=true, they fail instead).
+browser:
+	@command -v chromium >/dev/null || test -n "$$FTCOURSE_CHROMIUM" || { \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "No Chromium, and no root to install it: the browser tests will be skipped."; exit 0; fi; \
+	  command -v apt-get >/dev/null || { echo "No apt-get: install Chromium to run the browser tests."; exit 0; }; \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-liberation; }
+
+test: setup browser
 	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 release: setup

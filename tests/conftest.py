@@ -21,6 +21,7 @@ for var, sub in {
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+import labdriver  # noqa: E402
 from ftcourse.grading import layout  # noqa: E402
 
 layout.ensure_env_bin_on_path()
@@ -37,3 +38,19 @@ def course_model():
     from ftcourse import models
 
     return models.load(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def lab(root, tmp_path_factory):
+    """JupyterLab in headless Chromium, shared by the session (tests/labdriver.py); artifacts in build/browser/."""
+    session = labdriver.Session(root, tmp_path_factory.mktemp("jupyterlab"), root / "build" / "browser")
+    yield session
+    session.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if labdriver.TIMINGS:
+        terminalreporter.section("the course in JupyterLab (headless Chromium)")
+        for label, seconds in labdriver.TIMINGS:
+            terminalreporter.write_line(f"{label:<40} {seconds:6.1f} s")
+        terminalreporter.write_line(f"{'in all':<40} {sum(s for _, s in labdriver.TIMINGS):6.1f} s")

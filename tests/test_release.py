@@ -30,6 +30,14 @@ def test_release_is_up_to_date(root):
     assert [str(d) for d in release.check(root)] == []
 
 
+def test_student_notebooks_ask_for_the_kernel_make_setup_registers(root):
+    """JupyterLab starts the kernel a notebook names; "Python (ftcourse)" is the course's own Python."""
+    for name in layout.assignments(root):
+        kernelspec = nbformat.read(layout.release_notebook(root, name), as_version=4).metadata.kernelspec
+        assert kernelspec == release.KERNELSPEC, f"{name} asks for {kernelspec}"
+    assert '--name ftcourse --display-name "Python (ftcourse)"' in (root / "Makefile").read_text()
+
+
 @pytest.mark.parametrize("name", layout.assignments(layout.find_root(__file__)))
 def test_release_leaks_no_solution_or_hidden_test(root, name):
     solution = nbformat.read(layout.solution_notebook(root, name), as_version=4)

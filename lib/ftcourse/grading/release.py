@@ -17,10 +17,16 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import nbgrader
 from nbgrader.apps import NbGraderAPI
 
 from . import layout
+
+
+# The kernel `make setup` registers. Student notebooks ask for it by name, so JupyterLab starts the
+# course's Python; where it is not installed, JupyterLab takes the only Python kernel there is, or asks.
+KERNELSPEC = {"name": "ftcourse", "display_name": "Python (ftcourse)", "language": "python"}
 
 
 class ReleaseError(RuntimeError):
@@ -53,6 +59,14 @@ def generate(root: Path, names: list[str], dest: Path, gradebook: Path | None = 
             result = api.generate_assignment(name)
             if not result["success"]:
                 raise ReleaseError(f"nbgrader could not generate {name}:\n{result.get('error') or result.get('log')}")
+            for path in sorted((dest / name).glob("*.ipynb")):
+                ask_for_course_kernel(path)
+
+
+def ask_for_course_kernel(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.kernelspec = dict(KERNELSPEC)
+    nbformat.write(nb, path)
 
 
 def stamp_schema(gradebook: Path) -> None:

@@ -41,19 +41,24 @@ class SelfCheck:
 def check(path: Path | str, *, timeout: float = 900, cell_timeout: float = 300) -> SelfCheck:
     """Execute the notebook in a fresh kernel (the file is not modified) and score its test cells."""
     run = execute(path, timeout=timeout, cell_timeout=cell_timeout, allow_errors=True)
-    exercises = []
-    for cell in run.notebook.cells:
+    return SelfCheck(exercises(run.notebook), run.seconds, run.error if run.status in ("timeout", "error") else "")
+
+
+def exercises(nb) -> list[Exercise]:
+    """Each graded cell of an executed notebook, scored as the grader scores it."""
+    found = []
+    for cell in nb.cells:
         if not is_grade(cell):
             continue
         meta = cell.metadata.nbgrader
         points = float(meta.get("points", 0))
         if is_solution(cell):
-            exercises.append(Exercise(meta["grade_id"], points, None, "graded by your instructor"))
+            found.append(Exercise(meta["grade_id"], points, None, "graded by your instructor"))
             continue
         executed = "execution_count" in cell and cell.execution_count is not None
         earned, _ = determine_grade(as_graded(cell), None) if executed else (0.0, points)
-        exercises.append(Exercise(meta["grade_id"], points, earned, _failure(cell) if executed else "did not run"))
-    return SelfCheck(exercises, run.seconds, run.error if run.status in ("timeout", "error") else "")
+        found.append(Exercise(meta["grade_id"], points, earned, _failure(cell) if executed else "did not run"))
+    return found
 
 
 def _failure(cell) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
 
+import bleach
 import jinja2
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -396,6 +397,21 @@ class FeedbackExporter(HTMLExporter):
         if self.template_cache:
             environment.bytecode_cache = jinja2.FileSystemBytecodeCache(self.template_cache)
         return environment
+
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        """Markdown sanitized too: nbgrader's feedback template renders Markdown cells (and comments) as they are."""
+        rendered = super().markdown2html(context, source)
+        return bleach.clean(rendered, tags=MARKDOWN_TAGS, attributes=MARKDOWN_ATTRIBUTES, strip=True) \
+            if self.sanitize_html else rendered
+
+
+# What Markdown renders to, and nothing that runs: no script, no event handler, no javascript: link.
+MARKDOWN_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5", "h6",
+                 "hr", "i", "img", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td", "th",
+                 "thead", "tr", "ul"}
+MARKDOWN_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt", "width", "height"],
+                       "td": ["align"], "th": ["align"]}
 
 
 def _text(output: NotebookNode) -> str:
