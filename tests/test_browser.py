@@ -23,12 +23,13 @@ NAMES = layout.assignments(layout.find_root(__file__))
 # strict: the mark must go as soon as the notebook is fixed.
 KNOCK_ON = {
     "01-decide": "cells 33, 34, 36, 40 and 43 fail on names the demos calling build_prompt and accuracy would have defined",
+    "04-lora": "cell 16 fails on `rounds`, which the merge-timing demo (it builds a LoRALinear) would have defined",
 }
 
 
 # Not yet seen green in the browser on an idle machine (they landed together with this test, on a
 # machine too loaded to run them to the end): a failure is reported, not fatal, until one clean run.
-UNSEEN = {"03-mechanics", "04-lora", "06-evals", "07-production", "08-interview"}
+UNSEEN = {"03-mechanics", "06-evals", "07-production", "08-interview"}
 
 
 def _marked(name):
