@@ -7,6 +7,7 @@ import torch
 from peft import PeftModel
 from transformers import AutoTokenizer
 
+from ftcourse import adapters as adapter_files
 from ftcourse import drift, lora, serve
 from ftcourse.distill import student_set, tiny_llama
 from ftcourse.models import COURSE_MODEL_DIR
@@ -32,9 +33,9 @@ def adapters(tokenizer, tmp_path_factory):
         model = lora.add_lora(tiny_llama(tokenizer, hidden=32, mlp=64), TARGETS, r=4, alpha=8)
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():
-            for p in lora.lora_state_dict(model).values():
+            for p in adapter_files.lora_state_dict(model).values():
                 p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        made[name] = lora.to_peft(lora.save_adapter(model, folder / f"{name}.safetensors"), folder / name)
+        made[name] = adapter_files.to_peft(adapter_files.save_adapter(model, folder / f"{name}.safetensors"), folder / name)
         models[name] = model
     return made, models
 
