@@ -1,10 +1,26 @@
 """The reference fine-tuning loop: masked labels, padding, a loss that falls, frozen weights left alone."""
 import copy
+import math
 
+import pytest
 import torch
 from peft import LoraConfig, get_peft_model
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from ftcourse.train import IGNORE, collate, encode_chat, finetune, generate_many
+from ftcourse import models
+from ftcourse.train import (
+    IGNORE,
+    collate,
+    early_stopping,
+    encode_chat,
+    finetune,
+    general_english,
+    generate_many,
+    lr_factor,
+    perplexity,
+    token_loss,
+    training_step,
+)
 from ftcourse.world import landai, parcels
 
 
@@ -51,21 +67,6 @@ def test_batched_generation_matches_one_at_a_time(course_model):
 
 
 # --- the pieces notebook 03 teaches, on a tiny model of the course model's shape ---
-
-import copy  # noqa: E402
-import math  # noqa: E402
-
-import pytest  # noqa: E402
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM  # noqa: E402
-
-from ftcourse.train import (  # noqa: E402
-    early_stopping,
-    general_english,
-    lr_factor,
-    perplexity,
-    token_loss,
-    training_step,
-)
 
 
 @pytest.fixture(scope="module")
