@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade
 
@@ -55,3 +56,28 @@ def grader(path: Path, context: Iterable[int | str] | None = None, timeout: int 
 def failing(scores: dict[str, float], mutant: Mutant) -> list[str]:
     """The tests a mutant should have failed but passed."""
     return sorted(t for t in mutant[3] if scores[t])
+
+
+def mutant_tests(notebook: str, mutants: dict[str, Mutant], exercises: int, context=None, each_alone: bool = False):
+    """The module-scoped ``grade`` fixture and the two tests of a notebook's mutant file, for
+    ``grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(...)``.
+
+    ``context`` is ``grader``'s, or a function of the notebook's cells that returns it.
+    """
+    @pytest.fixture(scope="module")
+    def grade(root):
+        path = root / "solutions" / notebook / f"{notebook}.ipynb"
+        cells = nbformat.read(path, as_version=4).cells
+        with grader(path, context(cells) if callable(context) else context, each_alone=each_alone) as run:
+            yield run
+
+    def test_the_solution_earns_every_point(grade):
+        scores = grade()
+        assert len(scores) == exercises and all(scores.values()), scores
+
+    @pytest.mark.parametrize("name", mutants)
+    def test_a_plausible_mistake_loses_points(grade, name):
+        passing = failing(grade(mutants[name]), mutants[name])
+        assert not passing, f"{name!r} (a mistake in {mutants[name][0]}) still passes {passing}"
+
+    return grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points

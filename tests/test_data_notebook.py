@@ -5,9 +5,7 @@ cell runs with that mistake, then the named test cells, which must lose their po
 scored as nbgrader does. The exercises do not build on each other, so each mutant
 runs only its own cells.
 """
-import nbformat
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 HEADER_DASH = "f\"**Parcel {p.parcel_id} — Buyer Summary**\""
 
@@ -66,22 +64,11 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    path = root / "solutions" / "02-data" / "02-data.ipynb"
-    cells = nbformat.read(path, as_version=4).cells
-    context = [next(i for i, c in enumerate(cells) if c.cell_type == "code"),
-               next(i for i, c in enumerate(cells) if c.cell_type == "code" and "DRILL_IDS =" in c.source)]
-    with grader(path, context, each_alone=True) as run:
-        yield run
+def _context(cells):
+    """The imports and the drill's parcel ids."""
+    return [next(i for i, c in enumerate(cells) if c.cell_type == "code"),
+            next(i for i, c in enumerate(cells) if c.cell_type == "code" and "DRILL_IDS =" in c.source)]
 
 
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 6 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "02-data", MUTANTS, exercises=6, context=_context, each_alone=True)

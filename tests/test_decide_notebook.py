@@ -5,8 +5,7 @@ exercise cells of the solution notebook run with that mistake in one kernel
 (after the imports cell only: no model, no training), and the named test cells
 must then lose their points, scored as nbgrader does.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 _LAST = 'found = re.findall(rf"(?<![A-Za-z0-9-])({codes})(?![A-Za-z0-9-])", reply)\n    return found[-1] if found else None'
 _BY_LIST = ('found = [c for c in ZONING if re.search(rf"(?<![A-Za-z0-9-]){re.escape(c)}(?![A-Za-z0-9-])", reply)]\n'
@@ -54,18 +53,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "01-decide" / "01-decide.ipynb") as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 5 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "01-decide", MUTANTS, exercises=5)

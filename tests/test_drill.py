@@ -1,6 +1,5 @@
 """The interview drill: rubric scoring, answer checking, the question bank, progress and spaced repetition."""
 import json
-import os
 from pathlib import Path
 
 import pytest

@@ -5,8 +5,7 @@ cells of the solution notebook run with that mistake in one kernel (after the
 imports cell only: no model, no fine-tune), and the named test cells must then
 lose their points, scored as nbgrader does.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 # name: (answer cell, text in it, the mistake, test cells that must fail)
 MUTANTS = {
@@ -88,18 +87,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "06-evals" / "06-evals.ipynb") as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 7 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", list(MUTANTS))
-def test_a_plausible_mistake_loses_the_points(grade, name):
-    mutant = MUTANTS[name]
-    assert not failing(grade(mutant), mutant), f"the hidden tests let '{name}' through"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "06-evals", MUTANTS, exercises=7)

@@ -5,9 +5,7 @@ exercise cells of the solution notebook run with that mistake in one kernel (aft
 the imports and the cells whose results the tests read), and the named test cells
 must then lose their points, scored as nbgrader does.
 """
-import nbformat
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 LONG = ("The prompt works, but at 200,000 commits a day its 600 tokens cost too much, so train the labelling into a small model's weights, "
         "which then labels every commit with a bare prompt, faster and far cheaper than the long few-shot prompt we use today.")
@@ -100,23 +98,11 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    path = root / "solutions" / "08-interview" / "08-interview.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    # the imports; the model counts Exercise 3 reads; the curves Exercise 5 reads
-    context = [code[0]] + [i for i in code if "counts = {}" in nb.cells[i].source or "shown = {" in nb.cells[i].source]
-    with grader(path, context=context) as run:
-        yield run
+def _context(cells):
+    """The imports; the model counts Exercise 3 reads; the curves Exercise 5 reads."""
+    code = [i for i, c in enumerate(cells) if c.cell_type == "code"]
+    return [code[0]] + [i for i in code if "counts = {}" in cells[i].source or "shown = {" in cells[i].source]
 
 
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 8 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "08-interview", MUTANTS, exercises=8, context=_context)

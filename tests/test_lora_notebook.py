@@ -4,8 +4,7 @@ Each mutant below is a mistake a learner could make in one answer cell. The
 exercise cells of the solution notebook run with that mistake in one kernel,
 and the named test cells must then lose their points, scored as nbgrader does.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 # name: (answer cell, text in it, the mistake, test cells that must fail)
 MUTANTS = {
@@ -50,18 +49,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "04-lora" / "04-lora.ipynb") as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 6 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "04-lora", MUTANTS, exercises=6)

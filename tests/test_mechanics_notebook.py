@@ -4,8 +4,7 @@ Each mutant below is a mistake a learner could make in one answer cell. The
 exercise cells of the solution notebook run with that mistake in one kernel,
 and the named test cells must then lose their points, scored as nbgrader does.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 LABELS, LOSS, STEP, SCHEDULE, STOPPING, DIAGNOSIS = (
     "assistant_labels", "masked_cross_entropy", "training_step", "warmup_cosine", "early_stopping", "diagnose")
@@ -82,18 +81,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "03-mechanics" / "03-mechanics.ipynb") as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 6 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "03-mechanics", MUTANTS, exercises=6)

@@ -1,5 +1,4 @@
 """ftcourse.serve, distill and drift on tiny models: mixed batches agree with each adapter alone, adapters load in peft."""
-import copy
 import warnings
 
 import pytest

@@ -4,8 +4,7 @@ Each mutant is a mistake a learner could make in one answer cell; the exercise c
 run with it (after the notebook's imports only, never its training demos) and the
 named test cells must lose their points, scored as nbgrader does.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 RAISE_LENGTHS = 'raise ValueError(f"{len(replies)} replies for {len(tickets)} tickets")'
 
@@ -51,18 +50,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "07-production" / "07-production.ipynb") as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 5 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "07-production", MUTANTS, exercises=5)

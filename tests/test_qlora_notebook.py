@@ -1,7 +1,5 @@
 """05-qlora's hidden tests catch the plausible wrong answers, not only the blank ones (see tests/mutants.py)."""
-import nbformat
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 NOTEBOOK = "solutions/05-qlora/05-qlora.ipynb"
 
@@ -39,22 +37,12 @@ MUTANTS = {
 STEPS = 'import pandas as pd\nsteps = pd.DataFrame({"method": ["full", "lora", "qlora"], "weights+optimizer MB": [50.0, 20.0, 8.0], "peak MB": [120.0, 52.0, 22.0]})'
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    path = root / NOTEBOOK
-    cells = nbformat.read(path, as_version=4).cells
+def _context(cells):
+    """The imports, the NF4 codebook, and a stand-in for the measured table."""
     imports = next(i for i, c in enumerate(cells) if c.cell_type == "code")
     codebook = next(i for i, c in enumerate(cells) if c.source.startswith("code = quant.nf4_code()"))
-    with grader(path, context=[imports, codebook, STEPS], each_alone=True) as run:
-        yield run
+    return [imports, codebook, STEPS]
 
 
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert len(scores) == 9 and all(scores.values()), scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "05-qlora", MUTANTS, exercises=9, context=_context, each_alone=True)

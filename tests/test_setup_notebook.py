@@ -5,8 +5,7 @@ exercise cells of the solution notebook run with that mistake in one kernel, and
 test cell must then lose its points, scored as nbgrader does. The exercise needs no
 context (no imports, no model), so none of the notebook's other cells run.
 """
-import pytest
-from mutants import failing, grader
+from mutants import mutant_tests
 
 ANSWER = "p.numel() for p in model.parameters() if p.requires_grad or not trainable_only"
 TESTS = {"count_parameters_tests"}
@@ -29,18 +28,5 @@ MUTANTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def grade(root):
-    with grader(root / "solutions" / "00-setup" / "00-setup.ipynb", context=[]) as run:
-        yield run
-
-
-def test_the_solution_earns_every_point(grade):
-    scores = grade()
-    assert scores == {"count_parameters_tests": 2}, scores
-
-
-@pytest.mark.parametrize("name", MUTANTS)
-def test_a_plausible_mistake_loses_points(grade, name):
-    passing = failing(grade(MUTANTS[name]), MUTANTS[name])
-    assert not passing, f"{name!r} (a mistake in {MUTANTS[name][0]}) still passes {passing}"
+grade, test_the_solution_earns_every_point, test_a_plausible_mistake_loses_points = mutant_tests(
+    "00-setup", MUTANTS, exercises=1, context=[])

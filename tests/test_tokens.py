@@ -198,7 +198,6 @@ def test_counting_tokens_keeps_the_validator_streaming(tmp_path):
 
 def test_cli_checks_lengths_with_the_course_tokenizer_unless_told_not_to(tmp_path):
     import json
-    import sys
 
     context = tokens.context_length(tokens.load_tokenizer())
     data = tmp_path / "d.jsonl"
