@@ -9,7 +9,7 @@ import pytest
 
 from command import ftcourse
 from ftcourse.world import commits, parcel, parcels, pretraining_parcels, tickets
-from ftcourse.world.parcels import COURSE_IDS, FLOOD_RISK, PRETRAINING_IDS, ROAD_ACCESS, UTILITIES, ZONING, Parcel
+from ftcourse.world.parcels import COURSE_IDS, FLOOD_RISK, PRETRAINING_IDS, ROAD_ACCESS, UTILITIES, ZONING, Parcel, zoning_in
 
 FINGERPRINT = (
     "import json, hashlib\n"
@@ -169,3 +169,19 @@ def test_world_build_writes_and_checks_files(tmp_path):
         f.write("{}\n")
     result = run("--check")
     assert result.returncode == 1 and "tickets.jsonl" in result.stderr
+
+
+def test_zoning_in_finds_the_first_whole_code_in_capitals():
+    cases = {
+        "Parcel 4412 is zoned R-2 (two-family residential).": "R-2",
+        "YOU MUST CHECK: zoned C-2.": "C-2",
+        "AGE of the survey: 3 years. Zoned I-1.": "I-1",
+        "Zoned R-10 in the old plan, now R-3.": "R-3",
+        "Code XR-1, then C-1.": "C-1",
+        "the r-1 rules; zoned AG": "AG",
+        "zoned I-1 (light industrial), near the R-1 lots": "I-1",
+        "Mixed use (MU).": "MU",
+        "I do not know.": None,
+        "": None,
+    }
+    assert {reply: zoning_in(reply) for reply in cases} == cases

@@ -9,6 +9,7 @@ so no parcel a learner fine-tunes or evaluates on was ever seen in pretraining.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,6 +31,15 @@ ZONING = {
     "I-1": "light industrial",
     "MU": "mixed use",
 }
+_ZONING_CODE = re.compile(rf"(?<![A-Za-z0-9-])({'|'.join(map(re.escape, ZONING))})(?![A-Za-z0-9-])")
+
+
+def zoning_in(reply: str) -> str | None:
+    """The first zoning code a free-text reply names, as a whole token in capitals (``MUST`` is not ``MU``)."""
+    match = _ZONING_CODE.search(reply)
+    return match.group(1) if match else None
+
+
 FLOOD_RISK = {"X": "low", "X500": "moderate", "A": "high", "AE": "high", "VE": "very high"}
 HIGH_FLOOD_ZONES = ("A", "AE", "VE")
 SOILS = ("loam", "sandy loam", "silt loam", "clay loam", "clay", "sand", "gravelly loam", "rocky")
