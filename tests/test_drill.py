@@ -280,6 +280,21 @@ def test_every_course_notebook_has_a_takeaways_box(root):
     assert all(len(s.items) >= 3 for s in sheets)
 
 
+def test_the_cheat_sheet_finds_the_course_wherever_a_notebook_is_opened(root, tmp_path, monkeypatch):
+    """A handout unpacked outside the course reads the course ftcourse is installed from; a course copy reads its own."""
+    monkeypatch.chdir(tmp_path)
+    assert cheatsheet.course_notebooks() == root / "notebooks"
+    assert [s.notebook for s in cheatsheet.collect(cheatsheet.course_notebooks())] == \
+        sorted(p.name for p in (root / "notebooks").iterdir() if p.is_dir() and p.name[:2].isdigit())
+    copy = tmp_path / "course"
+    (copy / "solutions").mkdir(parents=True)
+    (copy / "nbgrader_config.py").write_text("")
+    _notebook(copy / "notebooks" / "00-z" / "00-z.ipynb", "# 00 · Zero", "> **Interview takeaways**\n> - zero")
+    monkeypatch.chdir(copy / "notebooks" / "00-z")
+    assert cheatsheet.course_notebooks() == copy / "notebooks"
+    assert [s.notebook for s in cheatsheet.collect(cheatsheet.course_notebooks())] == ["00-z"]
+
+
 def test_building_the_bank_imports_no_torch():
     """A drill on decisions starts in a second; only a memory question's answer builds a model."""
     import subprocess

@@ -75,6 +75,18 @@ def collect(folder: str | Path, skip_unreadable: bool = False) -> list[Takeaways
     return sheets
 
 
+def course_notebooks() -> Path:
+    """The course's ``notebooks/`` folder, wherever a notebook is opened.
+
+    The course found at or above the working directory (a learner's copy, with their edits), else the one this
+    package is installed from (``pip install -e``, as ``make`` and ``environment.yml`` install it): a handout
+    unpacked anywhere else still gets the whole course's sheet. ``grading.layout.CourseNotFound`` if neither has one.
+    """
+    from .grading.layout import find_root
+
+    return find_root() / "notebooks"
+
+
 def markdown(sheets: list[Takeaways]) -> str:
     """The cheat sheet: one short section per notebook, its takeaways as bullets."""
     parts = ["# Fine-tuning interview cheat sheet"]
