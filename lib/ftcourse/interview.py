@@ -243,8 +243,8 @@ EXPLAIN = [
                      point("a baseline (the best prompt) to beat", "baseline", "prompt*", "compare"),
                      point("it catches regressions and guides the data fixes", "regression*", "failures", "fix*", "iterat*")),
              need=3,
-             model_answer="Because otherwise you are judging by vibes. Before any training, set aside 50 to 200 held-out examples the model "
-                          "will never train on, and pick a scorer that fits the task: exact match for labels, a rubric for structured "
+             model_answer="Because otherwise you are judging by vibes. Before any training, set aside held-out examples the model will never "
+                          "train on, 50 to 200 to start and more when the difference you need to see is small, and pick a scorer that fits the task: exact match for labels, a rubric for structured "
                           "output, a judge model you have validated for open text. Score your best prompt first: that is the baseline a "
                           "fine-tune has to beat, and sometimes it is good enough. After training, the same eval compares base and "
                           "fine-tuned, its failures show which data to fix, and a regression check beside it catches what the fine-tune broke."),
