@@ -37,6 +37,9 @@ MUTANTS = {
         '"It is clearly the best option for this job."', {"decision_reps_tests"}),
     "reps: two sentences": (
         "decision_reps", "at request time, because a fine-tune", "at request time. A fine-tune", {"decision_reps_tests"}),
+    "reps: an abbreviation's full stop mid-sentence": (
+        "decision_reps", "The wiki is knowledge the model lacks and", "The wiki is knowledge the model lacks (e.g. HR policies) and",
+        {"decision_reps_tests"}),
     "reps: a defence of over 40 words": (
         "decision_reps",
         '"The prompt works, but at 200,000 commits a day its 600 tokens cost too much, so train the labelling into a small model\'s weights."',
@@ -70,6 +73,7 @@ MUTANTS = {
                                               {"lora_parameters_tests"}),
     "lora: the full matrix counted": ("lora_parameters", "r * sum(shapes[t])", "r * shapes[t][0] * shapes[t][1] // r", {"lora_parameters_tests"}),
     "lora: A only": ("lora_parameters", "r * sum(shapes[t])", "r * shapes[t][0]", {"lora_parameters_tests"}),
+    "lora: a name listed twice counted twice": ("lora_parameters", "for t in set(targets))", "for t in targets)", {"lora_parameters_tests"}),
     "lora: one layer": ("lora_parameters", "config.num_hidden_layers * sum(", "sum(", {"lora_parameters_tests"}),
     "critique: tone taken for fine": ("critique", '["tone", "ok",', '["ok", "tone",', {"critique_tests"}),
     "critique: length and format swapped": ("critique", '"length", "fact", "format"]', '"format", "fact", "length"]', {"critique_tests"}),
