@@ -287,8 +287,6 @@ def test_the_cheat_sheet_finds_the_course_wherever_a_notebook_is_opened(root, tm
     assert [s.notebook for s in cheatsheet.collect(cheatsheet.course_notebooks())] == \
         sorted(p.name for p in (root / "notebooks").iterdir() if p.is_dir() and p.name[:2].isdigit())
     copy = tmp_path / "course"
-    (copy / "solutions").mkdir(parents=True)
-    (copy / "nbgrader_config.py").write_text("")
     _notebook(copy / "notebooks" / "00-z" / "00-z.ipynb", "# 00 · Zero", "> **Interview takeaways**\n> - zero")
     monkeypatch.chdir(copy / "notebooks" / "00-z")
     assert cheatsheet.course_notebooks() == copy / "notebooks"

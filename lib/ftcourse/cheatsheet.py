@@ -78,13 +78,15 @@ def collect(folder: str | Path, skip_unreadable: bool = False) -> list[Takeaways
 def course_notebooks() -> Path:
     """The course's ``notebooks/`` folder, wherever a notebook is opened.
 
-    The course found at or above the working directory (a learner's copy, with their edits), else the one this
-    package is installed from (``pip install -e``, as ``make`` and ``environment.yml`` install it): a handout
-    unpacked anywhere else still gets the whole course's sheet. ``grading.layout.CourseNotFound`` if neither has one.
+    The nearest one at or above the working directory (a learner's copy, with their edits), else the one
+    beside the folder this package is installed from (``pip install -e``, as ``make`` and ``environment.yml``
+    install it): a handout unpacked anywhere else still gets the whole course's sheet.
     """
-    from .grading.layout import find_root
-
-    return find_root() / "notebooks"
+    for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
+        for folder in [start, *start.parents]:
+            if any((folder / "notebooks").glob("[0-9][0-9]-*/[0-9][0-9]-*.ipynb")):
+                return folder / "notebooks"
+    raise FileNotFoundError(f"no course notebooks/ folder above {Path.cwd()} or {Path(__file__).parent}")
 
 
 def markdown(sheets: list[Takeaways]) -> str:
