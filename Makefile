@@ -32,8 +32,9 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-liberation; }
 
+# One pytest-xdist worker per core (at most 4); each notebook's browser and grading tests share a worker.
 test: setup browser
-	$(RUN) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(RUN) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup $(PYTEST_ARGS)
 
 release: setup
 	$(RUN) $(BIN)/ftcourse release

@@ -18,6 +18,10 @@ for var, sub in {
     "XDG_CACHE_HOME": "cache",
 }.items():
     os.environ[var] = str(_home / sub)
+# Under pytest-xdist (`make test` runs a worker per core) each worker, and every kernel it
+# starts, computes on one thread: two workers with two threads each would fight for the cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
@@ -42,10 +46,30 @@ def course_model():
 
 @pytest.fixture(scope="session")
 def lab(root, tmp_path_factory):
-    """JupyterLab in headless Chromium, shared by the session (tests/labdriver.py); artifacts in build/browser/."""
-    session = labdriver.Session(root, tmp_path_factory.mktemp("jupyterlab"), root / "build" / "browser")
+    """JupyterLab in headless Chromium, shared by the session or xdist worker (tests/labdriver.py);
+    artifacts in build/browser/ (build/browser/gw0/, ... under xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    session = labdriver.Session(root, tmp_path_factory.mktemp("jupyterlab"), root / "build" / "browser" / worker)
     yield session
     session.close()
+
+
+class _WorkerTimings:
+    """Brings each xdist worker's browser timings back to the summary the controller prints."""
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node, error):
+        labdriver.TIMINGS.extend(tuple(t) for t in getattr(node, "workeroutput", {}).get("lab_timings", []))
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_WorkerTimings())
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["lab_timings"] = list(labdriver.TIMINGS)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -53,4 +77,4 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("the course in JupyterLab (headless Chromium)")
         for label, seconds in labdriver.TIMINGS:
             terminalreporter.write_line(f"{label:<40} {seconds:6.1f} s")
-        terminalreporter.write_line(f"{'in all':<40} {sum(s for _, s in labdriver.TIMINGS):6.1f} s")
+        terminalreporter.write_line(f"{'in all (summed over workers)':<40} {sum(s for _, s in labdriver.TIMINGS):6.1f} s")

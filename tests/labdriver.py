@@ -406,6 +406,15 @@ def judge(run: Run, blank: bool) -> list[Problem]:
     return problems
 
 
+def solved_name(root: Path) -> str:
+    """The solution notebook the browser runs: the first in course order that draws a figure."""
+    from ftcourse.grading import layout
+
+    names = layout.assignments(root)
+    drawing = [n for n in names if "matplotlib" in layout.solution_notebook(root, n).read_text()]
+    return (drawing or names)[0]
+
+
 class Session:
     """One JupyterLab on a scratch copy of notebooks/ and one Chromium, started at the first run and
     shared by the pytest session; each notebook runs at most once (tests/test_notebooks.py scores
@@ -448,12 +457,7 @@ class Session:
         return self._runs[label]
 
     def solved_name(self) -> str:
-        """The solution notebook the browser runs: the first in course order that draws a figure."""
-        from ftcourse.grading import layout
-
-        names = layout.assignments(self.root)
-        drawing = [n for n in names if "matplotlib" in layout.solution_notebook(self.root, n).read_text()]
-        return (drawing or names)[0]
+        return solved_name(self.root)
 
     def browser(self):
         """The session's Chromium (the lab starts with it)."""

@@ -10,43 +10,25 @@ Run alone: .venv/bin/pytest tests/test_browser.py
 import subprocess
 import sys
 
+import labdriver
 import nbformat
 import pytest
 
 from ftcourse.grading import layout
 
-NAMES = layout.assignments(layout.find_root(__file__))
-
-# Defects this test found and that are not fixed yet: in these blank notebooks a demo cell that
-# calls an unanswered exercise raises its NotImplementedError (allowed), and the cells after it
-# then fail with NameError or KeyError on what that cell would have defined (not allowed).
-# strict: the mark must go as soon as the notebook is fixed.
-KNOCK_ON = {
-    "01-decide": "cells 33, 34, 36, 40 and 43 fail on names the demos calling build_prompt and accuracy would have defined",
-    "04-lora": "cell 16 fails on `rounds`, which the merge-timing demo (it builds a LoRALinear) would have defined",
-}
+ROOT = layout.find_root(__file__)
+NAMES = layout.assignments(ROOT)
 
 
-# Not yet seen green in the browser on an idle machine (they landed together with this test, on a
-# machine too loaded to run them to the end): a failure is reported, not fatal, until one clean run.
-UNSEEN = {"03-mechanics", "06-evals", "07-production", "08-interview"}
-
-
-def _marked(name):
-    if name in KNOCK_ON:
-        return pytest.param(name, marks=pytest.mark.xfail(reason=KNOCK_ON[name], strict=True))
-    if name in UNSEEN:
-        return pytest.param(name, marks=pytest.mark.xfail(reason="not yet seen green in JupyterLab", strict=False))
-    return name
-
-
-@pytest.mark.parametrize("name", [_marked(n) for n in NAMES])
+# Under xdist each notebook's tests share a worker (`--dist loadgroup`), so each runs once in its lab.
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in NAMES])
 def test_student_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, name):
     lab.require()
     run = lab.release(name)
     assert not run.problems, run.report()
 
 
+@pytest.mark.xdist_group(labdriver.solved_name(ROOT))
 def test_a_solution_notebook_runs_green_in_jupyterlab(lab):
     lab.require()
     run = lab.solved(lab.solved_name())

@@ -4,25 +4,21 @@ Where the browser tests run (tests/test_browser.py), a blank notebook is scored 
 JupyterLab saved, and the solution notebook the browser runs is judged from that run: each
 notebook runs once per session.
 """
+import labdriver
 import pytest
 
 from ftcourse.grading import layout
 from ftcourse.grading.execute import execute
 from ftcourse.grading.selfcheck import check, exercises
 
-NAMES = layout.assignments(layout.find_root(__file__))
-
-# Landed on a machine too loaded to run them to the end at full size: a failure is reported, not
-# fatal, until one clean run has shown them green (then this set goes).
-NOT_YET_RUN_WHOLE = {"03-mechanics", "06-evals", "07-production"}
+ROOT = layout.find_root(__file__)
+NAMES = layout.assignments(ROOT)
+SOLVED = labdriver.solved_name(ROOT)  # run in the browser: its test shares that worker under xdist
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason="never yet run whole at full size", strict=False)) if n in NOT_YET_RUN_WHOLE else n
-    for n in NAMES
-])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) if n == SOLVED else n for n in NAMES])
 def test_solution_notebook_executes(root, name, tmp_path, lab):
-    if not lab.reason and name == lab.solved_name():
+    if not lab.reason and name == SOLVED:
         run = lab.solved(name)
         errors = [f"cell {i}: {out.ename}: {out.evalue}" for i, cell in enumerate(run.saved.cells)
                   for out in cell.get("outputs", []) if out.output_type == "error"]
@@ -32,7 +28,7 @@ def test_solution_notebook_executes(root, name, tmp_path, lab):
     assert run.ok, f"{name}: {run.error}"
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in NAMES])
 def test_blank_release_passes_no_test(root, name, lab):
     if lab.reason:
         found = check(layout.release_notebook(root, name), timeout=600).exercises
