@@ -319,6 +319,12 @@ class Gate:
 # Reading a model ----------------------------------------------------------------------
 
 
+def _by_length(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of ``batch_size``, shortest first: each batch is padded only to its own longest."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 @torch.no_grad()
 def next_token_logprobs(model, prompts: Sequence[Sequence[int]], tokens: Sequence[int],
                         batch_size: int = 32) -> np.ndarray:
@@ -326,18 +332,20 @@ def next_token_logprobs(model, prompts: Sequence[Sequence[int]], tokens: Sequenc
 
     The cheapest constrained reading of a classifier: when the labels start with
     different tokens, the likeliest first token is the answer, from one forward pass
-    per prompt (left-padded, so every prompt ends at the last position).
+    per prompt (left-padded, so every prompt ends at the last position). Prompts are
+    batched in order of length, so that little of a batch is padding; the rows come
+    back in the order given.
     """
     device = next(model.parameters()).device
-    out = []
-    for start in range(0, len(prompts), batch_size):
-        chunk = [list(p) for p in prompts[start:start + batch_size]]
+    out = np.empty((len(prompts), len(tokens)), dtype=np.float32)
+    for rows in _by_length([len(p) for p in prompts], batch_size):
+        chunk = [list(prompts[i]) for i in rows]
         width = max(len(p) for p in chunk)
         ids = torch.tensor([[0] * (width - len(p)) + p for p in chunk], device=device)
         mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
         logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=1).logits[:, -1].float()
-        out.append(torch.log_softmax(logits, dim=-1)[:, list(tokens)].cpu().numpy())
-    return np.concatenate(out) if out else np.empty((0, len(tokens)))
+        out[rows] = torch.log_softmax(logits, dim=-1)[:, list(tokens)].cpu().numpy()
+    return out
 
 
 @torch.no_grad()
@@ -371,18 +379,19 @@ def option_logprobs(model, prompts: Sequence[Sequence[int]], options: Sequence[S
 def document_nll(model, tokenizer, texts: Sequence[str], max_length: int = 256, batch_size: int = 16) -> np.ndarray:
     """Mean negative log-likelihood per token of each text (its log-perplexity), first ``max_length`` tokens.
 
-    One number per document, so two models can be compared document by document.
+    One number per document, so two models can be compared document by document
+    (batched in order of length, returned in the order given).
     """
     device = next(model.parameters()).device
     encoded = [tokenizer(t, add_special_tokens=True)["input_ids"][:max_length] for t in texts]
-    out = []
-    for start in range(0, len(encoded), batch_size):
-        chunk = encoded[start:start + batch_size]
+    out = np.empty(len(encoded))
+    for rows in _by_length([len(e) for e in encoded], batch_size):
+        chunk = [encoded[i] for i in rows]
         width = max(len(e) for e in chunk)
         ids = torch.tensor([e + [tokenizer.pad_token_id] * (width - len(e)) for e in chunk])
         mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in chunk])
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().cpu()
         nll = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none")
         keep = mask[:, 1:].float()
-        out += ((nll * keep).sum(1) / keep.sum(1).clamp(min=1)).tolist()
-    return np.array(out)
+        out[rows] = ((nll * keep).sum(1) / keep.sum(1).clamp(min=1)).numpy()
+    return out
