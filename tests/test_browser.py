@@ -20,21 +20,8 @@ ROOT = layout.find_root(__file__)
 NAMES = layout.assignments(ROOT)
 
 
-# A defect this test found and that is not fixed yet: in the blank 06 the split cell calls the unanswered
-# `leaked` before it defines `train` and `test`, and the demos after it fail with NameError on them.
-# Not strict: a fix is in progress; the mark goes once a run shows the blank notebook clean.
-KNOCK_ON = {"06-evals": "demo cells after the leak check fail on train, test, gold and the names built from them"}
-
-
-def _marks(name):
-    marks = [pytest.mark.xdist_group(name)]
-    if name in KNOCK_ON:
-        marks.append(pytest.mark.xfail(reason=KNOCK_ON[name], strict=False))
-    return marks
-
-
 # Under xdist each notebook's tests share a worker (`--dist loadgroup`), so each runs once in its lab.
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_marks(n)) for n in NAMES])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(n)) for n in NAMES])
 def test_student_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, name):
     lab.require()
     run = lab.release(name)
