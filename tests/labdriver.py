@@ -127,6 +127,10 @@ class Lab:
         names = [s["kernel"]["name"] for s in self.api("sessions")]
         return [specs[n]["spec"]["display_name"] if n in specs else n for n in names]
 
+    def kernel_ready(self, relpath: str) -> bool:
+        """Whether the session for the notebook at ``relpath`` has a kernel, started and idle."""
+        return any(s["path"] == relpath and s["kernel"]["execution_state"] == "idle" for s in self.api("sessions"))
+
     def shut_down_kernels(self) -> None:
         for session in self.api("sessions"):
             self.api(f"sessions/{session['id']}", method="DELETE")
@@ -233,6 +237,7 @@ class Learner:
                                    timeout=180_000)
             if page.query_selector(".jp-Dialog"):
                 raise _Stop(Problem(None, f"a dialog came up on opening the notebook: {self._dialog(page)}"))
+            self._wait_kernel(page, relpath)
             kernels = self.lab.kernels()
             stopped = self._run_cells(page, sources, cell_seconds)
             if stopped is None:
@@ -258,6 +263,17 @@ class Learner:
         context.close()
         TIMINGS.append((label, seconds))
         return run
+
+    def _wait_kernel(self, page, relpath: str, timeout: float = 180) -> None:
+        """Until the notebook's kernel is up. The page's indicator says 'idle' for a moment before the session
+        exists, then 'initializing' while the kernel starts; in CI a cell run in that window never got its prompt."""
+        deadline = time.monotonic() + timeout
+        while not self.lab.kernel_ready(relpath):
+            if time.monotonic() > deadline:
+                raise _Stop(Problem(None, f"no kernel was ready for it {timeout:.0f} s after it opened; "
+                                          f"JupyterLab's log ends:\n{self.lab.log_tail()}"))
+            time.sleep(0.2)
+        page.wait_for_function(f"() => {_INDICATOR} === 'idle'", timeout=60_000)
 
     def _run_cells(self, page, sources, cell_seconds: dict[int, float]) -> Problem | None:
         """Shift+Enter on each cell in turn; a code cell is done when its prompt shows its execution count."""
