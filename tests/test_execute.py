@@ -5,7 +5,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from ftcourse.grading.execute import execute
+from ftcourse.grading.execute import KERNEL_ENV, execute
 
 
 def notebook(tmp_path, *sources):
@@ -44,3 +44,15 @@ def test_the_notebook_runs_from_its_own_folder(tmp_path):
     (tmp_path / "data.txt").write_text("hello")
     run = execute(notebook(tmp_path, "print(open('data.txt').read())"), timeout=120)
     assert run.ok and run.notebook.cells[0].outputs[0]["text"].strip() == "hello"
+
+
+def test_the_kernel_gets_the_course_environment(tmp_path, monkeypatch):
+    """Threads that wait without spinning (KERNEL_ENV) unless the person running it set their own."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("FTCOURSE_PROBE", "kept")
+    run = execute(notebook(tmp_path, "import os\nprint(os.environ['OMP_WAIT_POLICY'], os.environ['FTCOURSE_PROBE'])"),
+                  timeout=120)
+    assert run.notebook.cells[0].outputs[0]["text"].split() == [KERNEL_ENV["OMP_WAIT_POLICY"], "kept"]
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    run = execute(notebook(tmp_path, "import os\nprint(os.environ['OMP_WAIT_POLICY'])"), timeout=120)
+    assert run.notebook.cells[0].outputs[0]["text"].split() == ["ACTIVE"]

@@ -12,6 +12,7 @@ import pytest
 
 from command import ftcourse
 from ftcourse.grading import layout, release
+from ftcourse.grading.execute import KERNEL_ENV
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME")
 
@@ -35,7 +36,10 @@ def test_student_notebooks_ask_for_the_kernel_make_setup_registers(root):
     for name in layout.assignments(root):
         kernelspec = nbformat.read(layout.release_notebook(root, name), as_version=4).metadata.kernelspec
         assert kernelspec == release.KERNELSPEC, f"{name} asks for {kernelspec}"
-    assert '--name ftcourse --display-name "Python (ftcourse)"' in (root / "Makefile").read_text()
+    makefile = (root / "Makefile").read_text()
+    assert '--name ftcourse --display-name "Python (ftcourse)"' in makefile
+    for name, value in KERNEL_ENV.items():  # the same kernel environment as `ftcourse check` and the grader give
+        assert f"--env {name} {value}" in makefile
 
 
 @pytest.mark.parametrize("name", layout.assignments(layout.find_root(__file__)))

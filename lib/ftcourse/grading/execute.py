@@ -5,6 +5,7 @@ so relative paths behave as they do in JupyterLab.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -13,6 +14,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+
+# Every kernel the course starts (here, in the grader's sandbox, and JupyterLab's "Python (ftcourse)", which
+# `make setup` installs with the same variables). torch's OpenMP threads spin while they wait by default; on a
+# laptop busy with other work they burn the cores they wait for. Measured on 2 cores beside 4 busy processes,
+# one training step of the course model: 1.0-1.8 s spinning (9 s at worst), 0.5-1.0 s passive; idle, 0.17 s both.
+KERNEL_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass
@@ -67,7 +75,7 @@ def execute(
     # The kernel process's own log (startup chatter) goes to a file, shown only if the kernel dies.
     with tempfile.TemporaryFile("w+") as kernel_log:
         try:
-            client.execute(stderr=kernel_log)
+            client.execute(stderr=kernel_log, env={**KERNEL_ENV, **os.environ})
         except CellTimeoutError:
             where = describe_cell(nb, running["index"])
             ran = time.perf_counter() - running["since"]

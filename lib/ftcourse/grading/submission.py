@@ -52,6 +52,7 @@ from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, CaselessStrEnum, Dict, Float, Integer, List, Unicode
 
 from . import layout, sandbox
+from .execute import KERNEL_ENV
 
 MAX_NOTEBOOK_BYTES = 100 * 2**20
 # A function that reads its caller's frame can read the test that calls it, expected values included; running
@@ -465,7 +466,8 @@ def run(job: Job) -> dict:
 
 
 def _config(job: Job, scratch: Path):
-    env = {"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads)} if job.threads else {}
+    env = {**KERNEL_ENV, **({"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads)}
+                            if job.threads else {})}
     return layout.nbgrader_config(
         Path(job.course),
         CourseDirectory={"root": str(scratch), "source_directory": "source", "submitted_directory": "submitted",
