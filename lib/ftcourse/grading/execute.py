@@ -17,10 +17,12 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 
 # Every kernel the course starts (here, in the grader's sandbox, and JupyterLab's "Python (ftcourse)", which
-# `make setup` installs with the same variables). torch's OpenMP threads spin while they wait by default; on a
-# laptop busy with other work they burn the cores they wait for. Measured on 2 cores beside 4 busy processes,
-# one training step of the course model: 1.0-1.8 s spinning (9 s at worst), 0.5-1.0 s passive; idle, 0.17 s both.
-KERNEL_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# `make setup` installs with the same variables). torch's OpenMP threads (GNU OpenMP, in torch's Linux wheels)
+# spin about 300,000 times waiting for each other before they sleep; on a laptop busy with other work they burn
+# the cores they wait for. Measured on 2 cores, a training step of the course model on 4 short examples: idle
+# 70-107 ms by default, 64-81 ms with 30,000 spins, 90-103 ms never spinning (OMP_WAIT_POLICY=PASSIVE); beside
+# 4 busy processes 870-8,500 ms by default, 360-385 ms with 30,000 spins, 290-530 ms never spinning.
+KERNEL_ENV = {"GOMP_SPINCOUNT": "30000"}
 
 
 @dataclass
