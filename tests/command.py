@@ -7,14 +7,18 @@ import contextlib
 import io
 import os
 import subprocess
+import sys
+from unittest import mock
 
 from ftcourse.cli import main
 
 
-def ftcourse(*args, cwd=None) -> subprocess.CompletedProcess:
-    """``ftcourse ARGS`` as a person types it, in this process; returncode, stdout and stderr as ``subprocess.run`` gives them."""
+def ftcourse(*args, cwd=None, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``ftcourse ARGS`` as a person types it, in this process, with ``input`` on standard input (as a pipe gives it)
+    and ``env`` added to the environment; returncode, stdout and stderr as ``subprocess.run`` gives them."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd or os.getcwd()):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd or os.getcwd()), \
+            mock.patch.object(sys, "stdin", io.StringIO(input or "")), mock.patch.dict(os.environ, env or {}):
         try:
             code = main([str(a) for a in args])
         except SystemExit as exit_:  # argparse: --help, --version and usage errors

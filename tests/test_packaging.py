@@ -36,3 +36,13 @@ def test_ci_runs_the_readme_test_command(root):
     readme = (root / "README.md").read_text()
     assert "make test" in readme
     assert "make test" in (root / ".ci" / "run").read_text()
+
+
+def test_every_data_file_the_library_reads_is_installed_with_it(root):
+    """A non-editable install ships only what package-data names: a data file left out is a FileNotFoundError there."""
+    from pathlib import PurePath
+
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["ftcourse"]
+    package = root / "lib" / "ftcourse"
+    files = [p.relative_to(package) for p in (package / "data").iterdir() if p.is_file()]
+    assert files and [f for f in files if not any(PurePath(f).match(p) for p in patterns)] == []

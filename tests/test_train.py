@@ -32,6 +32,7 @@ def test_collate_pads_right_and_masks_padding():
 
 
 def test_lora_finetune_lowers_eval_loss_and_leaves_the_base_alone(course_model):
+    """With peft's LoRA, not the course's: the loop trains whatever requires grad, a model from outside the course too."""
     model, tokenizer = copy.deepcopy(course_model[0]), course_model[1]
     ps = parcels(24, seed=11)
     train = [landai.conversation(p) for p in ps[:16]]

@@ -10,12 +10,12 @@ notebook       modules
 every one      ``env`` (device, versions), ``models`` (``load``), ``quiz``, ``expect``
 00 setup       ``train`` (``generate``), ``world`` (the course's data)
 01 decide      ``decide``, ``rag``
-02 data        ``chat``, ``dedup``, ``consistency``, ``splits``, ``tokens``, ``world.messy``
-03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (with notebook 03)
+02 data        ``chat``, ``dedup``, ``consistency``, ``splits``, ``tokens`` (``lengths``: a count without torch), ``world.messy``
+03 mechanics   ``train`` (the fine-tuning loop), ``curves`` (loss curves)
 04 lora        ``lora`` (the layer and its injection), ``adapters`` (files, peft), ``world.landai``
 05 qlora       ``quant`` (NF4 from scratch), ``memory`` (estimating), ``measure`` (measuring)
 06 evals       ``evals``, ``world.annotators``, ``world.support``
-07 production  ``serve``, ``distill``, ``drift`` (with notebook 07)
+07 production  ``serve``, ``distill``, ``drift``
 08 interview   ``drill``, ``interview`` (the question bank), ``rubric``, ``cheatsheet``
 =============  ==========================================================
 

@@ -100,6 +100,7 @@ MEMORY_RUNS = {
               "(as peft's prepare_model_for_kbit_training leaves them), LoRA of rank 16 on every linear layer as above",
               dict(method="qlora", lora_r=16)),
 }
+# memory.LLAMA_2 by label, spelled out: importing memory imports torch, and the drill starts without it.
 MODELS = {"7B": "llama-2-7b", "13B": "llama-2-13b", "70B": "llama-2-70b"}
 ALL_LINEAR = "all"  # LoRA on every linear layer of the blocks (memory.LLAMA_PROJECTIONS)
 
@@ -337,7 +338,6 @@ PRODUCTS = {
     "buyer-summaries": "LandAI's buyer summaries: six bullets in one house layout, every fact checkable against the parcel's record.",
     "support-replies": "Free-text replies of a support assistant, which must be polite, helpful and follow the refund policy.",
 }
-SCORERS = ("exact match", "rubric", "judge")
 SCORER_FOR = {"commit-router": "exact match", "buyer-summaries": "rubric", "support-replies": "judge"}
 GATE_CHECKS = {
     "task metric, fine-tuned vs base": True,
