@@ -13,9 +13,9 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install torch==2.13.0
 	$(BIN)/python -m pip install --upgrade-strategy only-if-needed -e ".[dev]"
-	@# GOMP_SPINCOUNT: ftcourse.grading.execute.KERNEL_ENV says why.
+	@# OMP_WAIT_POLICY: ftcourse.grading.execute.KERNEL_ENV says why.
 	$(BIN)/python -m ipykernel install --sys-prefix --name ftcourse --display-name "Python (ftcourse)" \
-	  --env GOMP_SPINCOUNT 30000
+	  --env OMP_WAIT_POLICY PASSIVE
 	@touch $(STAMP)
 
 # NO_BROWSER=1 starts headless (IP=0.0.0.0 to listen beyond localhost); containers often run as root.

@@ -17,12 +17,12 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 
 # Every kernel the course starts (here, in the grader's sandbox, and JupyterLab's "Python (ftcourse)", which
-# `make setup` installs with the same variables). torch's OpenMP threads (GNU OpenMP, in torch's Linux wheels)
-# spin about 300,000 times waiting for each other before they sleep; on a laptop busy with other work they burn
-# the cores they wait for. Measured on 2 cores, a training step of the course model on 4 short examples: idle
-# 70-107 ms by default, 64-81 ms with 30,000 spins, 90-103 ms never spinning (OMP_WAIT_POLICY=PASSIVE); beside
-# 4 busy processes 870-8,500 ms by default, 360-385 ms with 30,000 spins, 290-530 ms never spinning.
-KERNEL_ENV = {"GOMP_SPINCOUNT": "30000"}
+# `make setup` installs with the same variables). torch's OpenMP threads spin while they wait for each other by
+# default; on a laptop busy with other work they burn the cores they wait for. Measured on 2 cores beside 4 busy
+# processes: a training step of the course model took 1.0-1.8 s by default (once 9 s) and 0.5-1.0 s with threads
+# that sleep at once (PASSIVE); solution notebook 01 took 72 s passive and 385 s spinning 30,000 times before it
+# slept (GOMP_SPINCOUNT=30000). Idle, the settings differed by less than this machine's run-to-run noise (±20%).
+KERNEL_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 @dataclass
