@@ -6,6 +6,7 @@ Starting a Python per call costs seconds of imports; ``tests/test_cli.py`` keeps
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from unittest import mock
@@ -24,3 +25,11 @@ def ftcourse(*args, cwd=None, input: str | None = None, env: dict | None = None)
         except SystemExit as exit_:  # argparse: --help, --version and usage errors
             code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     return subprocess.CompletedProcess(["ftcourse", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
+def ctrl_c_as_a_terminal_gives_it() -> None:
+    """``preexec_fn`` for a child a test interrupts: SIGINT unblocked and handled by default, as a shell starts a
+    program. In CI a grader and a drill started by one xdist worker both ignored their SIGINT (an inherited ignore
+    or block: Python leaves an ignored SIGINT ignored), and the Ctrl-C tests failed for the worker's reasons."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+from command import ctrl_c_as_a_terminal_gives_it
 from command import ftcourse as _ftcourse
 
 from ftcourse import drill, interview
@@ -118,7 +119,8 @@ def test_ctrl_c_in_the_middle_keeps_every_answer_given_so_far(tmp_path):
     qs = planned(progress, 3, 5, ["decide"])
     proc = subprocess.Popen([sys.executable, "-m", "ftcourse", "drill", "--topic", "decide", "--count", "3", "--seed", "5",
                              "--answers", "-", "--progress", str(progress)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=ctrl_c_as_a_terminal_gives_it)
     proc.stdin.write(right_answer(qs[0]) + "\n")
     proc.stdin.flush()
     seen = ""

@@ -21,6 +21,7 @@ import nbformat
 import psutil
 import pytest
 
+from command import ctrl_c_as_a_terminal_gives_it
 from ftcourse.grading import layout, sandbox
 from ftcourse.grading.classroom import find
 
@@ -197,7 +198,7 @@ def fingerprint(folder):
 
 def ftcourse(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "ftcourse", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kwargs)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=ctrl_c_as_a_terminal_gives_it, **kwargs)
 
 
 class Listener:
