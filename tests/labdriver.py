@@ -73,6 +73,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def read_saved(path: Path, timeout: float = 60) -> nbformat.NotebookNode:
+    """The notebook as last saved. Jupyter's server writes a notebook in place, after copying the old one to
+    ``.~NAME`` (an autosave may still be writing it): read it once that copy is gone and the file parses."""
+    writing = path.with_name(f".~{path.name}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not writing.exists():
+                return nbformat.read(path, as_version=4)
+        except nbformat.reader.NotJSONError:
+            pass
+        time.sleep(0.2)
+    return nbformat.read(path, as_version=4)
+
+
 class Lab:
     """A JupyterLab server on ``notebook_dir``, started as `make lab NO_BROWSER=1` starts it, with settings of its own."""
 
@@ -121,10 +136,10 @@ class Lab:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
-    def kernels(self) -> list[str]:
-        """The kernels of the open sessions, by the names JupyterLab shows."""
+    def kernels(self, relpath: str) -> list[str]:
+        """The kernels of the notebook's sessions, by the names JupyterLab shows."""
         specs = self.api("kernelspecs")["kernelspecs"]
-        names = [s["kernel"]["name"] for s in self.api("sessions")]
+        names = [s["kernel"]["name"] for s in self.api("sessions") if s["path"] == relpath]
         return [specs[n]["spec"]["display_name"] if n in specs else n for n in names]
 
     def kernel_ready(self, relpath: str) -> bool:
@@ -238,7 +253,7 @@ class Learner:
             if page.query_selector(".jp-Dialog"):
                 raise _Stop(Problem(None, f"a dialog came up on opening the notebook: {self._dialog(page)}"))
             self._wait_kernel(page, relpath)
-            kernels = self.lab.kernels()
+            kernels = self.lab.kernels(relpath)
             stopped = self._run_cells(page, sources, cell_seconds)
             if stopped is None:
                 page.wait_for_function(f"() => {_INDICATOR} === 'idle'", timeout=60_000)
@@ -250,18 +265,20 @@ class Learner:
         except Exception as exc:  # noqa: BLE001 -- Playwright gave up on the page: report it with what it shows
             stopped = Problem(None, f"the run stopped: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
         seconds = time.perf_counter() - start
-        cells = page.evaluate(_READ_CELLS)
-        saved = nbformat.read(self.lab.notebook_dir / relpath, as_version=4)
-        run = Run(label, saved, seconds, cell_seconds, kernels, cells, quiz, page_errors, offline, stopped)
-        run.problems = ([stopped] if stopped else []) + judge(run)
-        for cell in sorted({p.cell for p in run.problems if p.cell is not None})[:5]:
-            page.locator(".jp-Notebook .jp-Cell").nth(cell).scroll_into_view_if_needed()
-            run.shots.append(self.artifacts / f"{label}-cell{cell}.png")
-            page.screenshot(path=run.shots[-1])
-        run.screenshots = self._full_screenshot(page, label)
-        self.lab.shut_down_kernels()
-        context.close()
-        TIMINGS.append((label, seconds))
+        try:
+            cells = page.evaluate(_READ_CELLS)
+            saved = read_saved(self.lab.notebook_dir / relpath)
+            run = Run(label, saved, seconds, cell_seconds, kernels, cells, quiz, page_errors, offline, stopped)
+            run.problems = ([stopped] if stopped else []) + judge(run)
+            for cell in sorted({p.cell for p in run.problems if p.cell is not None})[:5]:
+                page.locator(".jp-Notebook .jp-Cell").nth(cell).scroll_into_view_if_needed()
+                run.shots.append(self.artifacts / f"{label}-cell{cell}.png")
+                page.screenshot(path=run.shots[-1])
+            run.screenshots = self._full_screenshot(page, label)
+        finally:  # the next notebook starts with no kernel and no page of this one's left
+            self.lab.shut_down_kernels()
+            context.close()
+            TIMINGS.append((label, seconds))
         return run
 
     def _wait_kernel(self, page, relpath: str, timeout: float = 180) -> None:
@@ -439,7 +456,7 @@ class Session:
     def __init__(self, root: Path, scratch: Path, artifacts: Path):
         self.root, self.scratch, self.artifacts = root, scratch, artifacts
         self.reason = missing()
-        self._runs: dict[str, Run] = {}
+        self._runs: dict[str, Run | Exception] = {}
         self._learner: Learner | None = None
 
     def require(self) -> None:
@@ -460,16 +477,22 @@ class Session:
         from ftcourse.grading.release import ask_for_course_kernel
 
         label = f"{name}-solved"
-        if label not in self._runs:
-            folder = self.folder / "solved" / name
+        folder = self.folder / "solved" / name
+        if not folder.exists():
             shutil.copytree(self.root / "solutions" / name, folder)
             ask_for_course_kernel(folder / f"{name}.ipynb")  # as a learner's solved copy of the release does
         return self.run(f"solved/{name}/{name}.ipynb", label, blank=False)
 
     def run(self, relpath: str, label: str, blank: bool) -> Run:
-        """Run the notebook at ``relpath`` in the lab's folder, once per session."""
+        """Run the notebook at ``relpath`` in the lab's folder, once per session: a run that raised raises
+        the same for every test that asks for it."""
         if label not in self._runs:
-            self._runs[label] = self._learner_().run(relpath, label, lambda r: judge(r, blank=blank))
+            try:
+                self._runs[label] = self._learner_().run(relpath, label, lambda r: judge(r, blank=blank))
+            except Exception as exc:
+                self._runs[label] = exc
+        if isinstance(self._runs[label], Exception):
+            raise self._runs[label]
         return self._runs[label]
 
     def solved_name(self) -> str:

@@ -77,6 +77,26 @@ def test_the_browser_run_names_each_cell_a_learner_would_see_broken(lab):
     assert {p.name for p in run.shots} == {f"faults-cell{c}.png" for c in (4, 5, 6, 7, 8)}
 
 
+def test_a_notebook_being_saved_is_read_once_the_server_has_written_it(tmp_path):
+    """The server truncates a notebook and writes it in place, its old copy kept as .~NAME meanwhile:
+    reading it then gave an empty file in CI."""
+    import threading
+    import time
+
+    path, backup = tmp_path / "n.ipynb", tmp_path / ".~n.ipynb"
+    nb = nbformat.v4.new_notebook(cells=[code("1 + 1")])
+    nbformat.write(nb, backup)
+    path.write_text("")
+
+    def finish_the_save():
+        time.sleep(0.5)
+        nbformat.write(nb, path)
+        backup.unlink()
+
+    threading.Thread(target=finish_the_save).start()
+    assert labdriver.read_saved(path, timeout=10).cells[0].source == "1 + 1"
+
+
 # --- a feedback page must run nothing a student put in it -------------------------------
 
 def act(tag):
