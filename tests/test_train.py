@@ -16,6 +16,7 @@ from ftcourse.train import (
     finetune,
     general_english,
     generate_many,
+    labelled_loss,
     lr_factor,
     perplexity,
     token_loss,
@@ -95,6 +96,29 @@ def test_token_loss_is_the_models_own_loss_on_a_padded_batch(tiny):
     counted = batch["labels"][:, 1:] != IGNORE
     by_hand = -out.logits[:, :-1].log_softmax(-1).gather(-1, batch["labels"][:, 1:].clamp(min=0)[..., None])[..., 0]
     assert torch.allclose(token_loss(out.logits, batch["labels"]), by_hand[counted].mean(), atol=1e-5)
+
+
+def test_the_loops_loss_is_the_models_own_with_its_output_layer_run_only_on_labels(tiny):
+    """Plain, with the course's LoRA and inside a peft model: the same loss and the same gradients."""
+    from ftcourse import lora
+
+    model, tokenizer = tiny
+    batch = collate([encode_chat(tokenizer, c["messages"]) for c in _convs(3)], tokenizer.pad_token_id)
+    ours = lora.add_lora(copy.deepcopy(model), ["q_proj", "v_proj"], r=2, alpha=4)
+    with torch.no_grad():
+        for layer in lora.lora_layers(ours).values():
+            layer.lora_B.normal_()
+    config = LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj"], init_lora_weights=False)
+    for net in (copy.deepcopy(model), ours, get_peft_model(copy.deepcopy(model), config)):
+        reference = net(**batch).loss
+        reference.backward()
+        expected = [p.grad.clone() for p in net.parameters() if p.requires_grad]
+        net.zero_grad()
+        loss = labelled_loss(net, batch)
+        loss.backward()
+        assert torch.allclose(loss, reference, atol=1e-6)
+        assert all(torch.allclose(p.grad, g, atol=1e-6) for p, g in
+                   zip([p for p in net.parameters() if p.requires_grad], expected))
 
 
 def test_labels_on_every_token_when_asked(tiny):

@@ -65,6 +65,20 @@ def token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
                                              ignore_index=IGNORE)
 
 
+def labelled_loss(model, batch: dict) -> torch.Tensor:
+    """``token_loss`` of a causal LM on a batch, with the output layer run only where a label is.
+
+    The loss reads no other logits, and in a chat fine-tune the labelled tokens are the few the
+    assistant speaks: the output layer at every position (a product with the whole vocabulary,
+    then its softmax) would be most of a small model's step, for nothing.
+    """
+    hidden = model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE
+    logits = model.get_output_embeddings()(hidden[:, :-1][keep])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[keep])
+
+
 def lr_factor(step: int, total: int, warmup_steps: int) -> float:
     """The share of the peak learning rate that update number ``step`` (0-based) of ``total`` uses.
 
@@ -117,8 +131,8 @@ def evaluate_loss(model, batches: list[dict]) -> float:
     device = next(model.parameters()).device
     for batch in batches:
         n = int((batch["labels"][:, 1:] != IGNORE).sum())
-        logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
-        total += float(token_loss(logits, batch["labels"].to(device))) * n
+        if n:
+            total += float(labelled_loss(model, {k: v.to(device) for k, v in batch.items()})) * n
         count += n
     model.train(was_training)
     return total / max(count, 1)
@@ -150,7 +164,7 @@ def training_step(model, batch: dict, optimizer, schedule, max_norm: float = 1.0
     """
     device = next(model.parameters()).device
     optimizer.zero_grad(set_to_none=True)
-    loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+    loss = labelled_loss(model, {k: v.to(device) for k, v in batch.items()})
     loss.backward()
     torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], max_norm)
     optimizer.step()
@@ -165,7 +179,7 @@ def _encoded(tokenizer, example, max_length: int | None, assistant_only: bool) -
 
 
 def finetune(model, tokenizer, train: list, *, eval: list | None = None, epochs: int = 3, lr: float = 1e-3,
-             batch_size: int = 8, max_steps: int | None = None, seed: int = 0, progress: bool = True,
+             batch_size: int = 8, max_steps: int | None = None, seed: int = 0, progress: bool | str = True,
              max_length: int | None = None, warmup: float = 0.1, weight_decay: float = 0.0,
              assistant_only: bool = True, eval_every: int | None = None, patience: int | None = None,
              min_delta: float = 0.0) -> History:
@@ -179,7 +193,7 @@ def finetune(model, tokenizer, train: list, *, eval: list | None = None, epochs:
     ``eval_every`` steps (and at the end). With ``patience``, training stops once
     that many evaluations in a row fail to beat the best by more than
     ``min_delta`` (``early_stopping``), and the trained weights of the best
-    evaluation are put back.
+    evaluation are put back. ``progress`` shows a bar, labelled with it when it is a string.
     """
     torch.manual_seed(seed)
     order = random.Random(seed)
@@ -213,7 +227,8 @@ def finetune(model, tokenizer, train: list, *, eval: list | None = None, epochs:
         evaluate(0)
     start, step, stop = time.perf_counter(), 0, False
     model.train()
-    bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
+    bar = tqdm(total=total, desc=progress if isinstance(progress, str) else "fine-tuning", unit="step",
+               disable=not progress)
     while step < total and not stop:
         indices = list(range(len(encoded)))
         order.shuffle(indices)
