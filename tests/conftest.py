@@ -78,3 +78,16 @@ def pytest_terminal_summary(terminalreporter):
         for label, seconds in labdriver.TIMINGS:
             terminalreporter.write_line(f"{label:<40} {seconds:6.1f} s")
         terminalreporter.write_line(f"{'in all (summed over workers)':<40} {sum(s for _, s in labdriver.TIMINGS):6.1f} s")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items):
+    """Under `--dist loadgroup` a test without a group may land on any worker, and each worker builds
+    the module-scoped fixtures it needs: the graded class of tests/test_grade.py took 570 s, built on
+    both workers at once. A test that uses one is grouped with its module, so each is built once."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or not hasattr(item, "_fixtureinfo"):
+            continue
+        defs = item._fixtureinfo.name2fixturedefs
+        if any(defs[name][-1].scope == "module" for name in item.fixturenames if name in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
