@@ -36,7 +36,7 @@ browser:
 
 # One pytest-xdist worker per core (at most 4); each notebook's browser and grading tests share a worker.
 test: setup browser
-	$(RUN) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup $(PYTEST_ARGS)
+	$(RUN) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 release: setup
 	$(RUN) $(BIN)/ftcourse release

@@ -80,6 +80,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"{'in all (summed over workers)':<40} {sum(s for _, s in labdriver.TIMINGS):6.1f} s")
 
 
+LONGEST_FIRST = ["test_grade", "test_browser", "test_notebooks"]  # a class graded; every notebook, twice
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items):
     """Under `--dist loadgroup` a test without a group may land on any worker, and each worker builds
@@ -91,3 +94,8 @@ def pytest_collection_modifyitems(items):
         defs = item._fixtureinfo.name2fixturedefs
         if any(defs[name][-1].scope == "module" for name in item.fixturenames if name in defs):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    # The longest work first, the short tests last to even out the workers' ends (`make test` keeps this
+    # order with --no-loadscope-reorder; xdist would otherwise queue the groups with the most tests first,
+    # which left whole notebook runs for the end).
+    items.sort(key=lambda item: LONGEST_FIRST.index(item.module.__name__) if item.module.__name__ in LONGEST_FIRST
+               else len(LONGEST_FIRST))

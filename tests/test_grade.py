@@ -136,7 +136,7 @@ builtins.__import__ = _import"""
     print("a note on stderr", file=sys.stderr)
     return""")),
         "loop": answered(GOOD, "while True:\n    pass"),
-        "sigint": answered("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n" + GOOD),
+        "sigint": answered("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(0.1)\n" + GOOD),
         "raises": answered("raise ValueError('not today')\n" + GOOD),
         "syntax": answered(GOOD + "\n    return (("),
         "sysexit": answered(GOOD, "import sys\nsys.exit('bye')"),
