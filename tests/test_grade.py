@@ -2,7 +2,10 @@
 
 One class is graded with ``--jobs 2``; the run is interrupted once and resumed, then
 rerun. Every student below is built from notebooks/00-setup/00-setup.ipynb and each
-test asserts that student's score, flags and what it could (not) do.
+test asserts that student's score, flags and what it could (not) do. The star and the
+blank hand in the whole notebook; the others stop at its last graded cell, as a learner
+may: the demos after it load and run the model, about half of each kernel's time, and
+the grader does nothing with them.
 """
 import copy
 import csv
@@ -47,9 +50,12 @@ def index(nb, kind):
     raise LookupError(kind)
 
 
-def answered(source=GOOD, *extra_before_tests):
-    """The release with ``source`` as the answer, and ``extra`` cells between the answer and its tests."""
+def answered(source=GOOD, *extra_before_tests, whole=False):
+    """The release with ``source`` as the answer, and ``extra`` cells between the answer and its tests;
+    cut after its tests unless ``whole``."""
     nb = released()
+    if not whole:
+        del nb.cells[index(nb, "test") + 1:]
     at = index(nb, "answer")
     nb.cells[at].source = source
     for offset, cell_source in enumerate(extra_before_tests, 1):
@@ -128,7 +134,7 @@ def _import(name, *args, **kwargs):
     return _real_import(name, *args, **kwargs)
 builtins.__import__ = _import"""
     return {
-        "star": answered(),
+        "star": answered(whole=True),
         "blank": released(),
         "warns": answered(GOOD.replace("    return", """    import sys, warnings, torch
     warnings.warn("counting the slow way", UserWarning)
