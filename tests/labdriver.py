@@ -44,6 +44,9 @@ SETTINGS = {  # the lab's own settings, a learner's defaults otherwise
 CELL_TIMEOUT_S = 300  # as `ftcourse check` gives a cell
 NOTEBOOK_TIMEOUT_S = 600  # as tests/test_notebooks.py gives a notebook
 SHOT_HEIGHT = 16_000  # px of notebook per screenshot
+# The solution notebook the browser runs, every cell green: of the notebooks that draw figures the cheapest
+# to run (benchmarks/README.md), with exercises and a quiz.
+SOLVED = "02-data"
 TIMINGS: list[tuple[str, float]] = []  # (what, seconds) for the session's summary
 
 
@@ -439,15 +442,6 @@ def judge(run: Run, blank: bool) -> list[Problem]:
     return problems
 
 
-def solved_name(root: Path) -> str:
-    """The solution notebook the browser runs: the first in course order that draws a figure."""
-    from ftcourse.grading import layout
-
-    names = layout.assignments(root)
-    drawing = [n for n in names if "matplotlib" in layout.solution_notebook(root, n).read_text()]
-    return (drawing or names)[0]
-
-
 class Session:
     """One JupyterLab on a scratch copy of notebooks/ and one Chromium, started at the first run and
     shared by the pytest session; each notebook runs at most once (tests/test_notebooks.py scores
@@ -494,9 +488,6 @@ class Session:
         if isinstance(self._runs[label], Exception):
             raise self._runs[label]
         return self._runs[label]
-
-    def solved_name(self) -> str:
-        return solved_name(self.root)
 
     def browser(self):
         """The session's Chromium (the lab starts with it)."""

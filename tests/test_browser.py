@@ -28,11 +28,12 @@ def test_student_notebook_runs_in_jupyterlab_as_a_learner_sees_it(lab, name):
     assert not run.problems, run.report()
 
 
-@pytest.mark.xdist_group(labdriver.solved_name(ROOT))
+@pytest.mark.xdist_group(labdriver.SOLVED)
 def test_a_solution_notebook_runs_green_in_jupyterlab(lab):
     lab.require()
-    run = lab.solved(lab.solved_name())
+    run = lab.solved(labdriver.SOLVED)
     assert not run.problems, run.report()
+    assert any(loaded for cell in run.cells for loaded, _ in cell["images"]), "it should show its figures"
 
 
 def code(source, **nbgrader):
