@@ -35,7 +35,9 @@ browser:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium fonts-liberation; }
 
 # One pytest-xdist worker per core (at most 4); each notebook's browser and grading tests share a worker.
-test: setup browser
+# The venv and Chromium install side by side (-j2): each keeps one core busy at most.
+test:
+	@$(MAKE) --no-print-directory -j2 setup browser
 	$(RUN) $(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 release: setup
