@@ -1,8 +1,8 @@
 """The course in a real browser: JupyterLab in headless Chromium, driven as a learner drives it.
 
-Every student notebook is run cell by cell (tests/labdriver.py), its figures, quiz and errors
-checked; one solution notebook runs green; a feedback page that `ftcourse grade` wrote for a
-hostile submission is opened and must run nothing. Screenshots land in build/browser/, the
+Every student notebook is run, each cell once and in order (tests/labdriver.py), its figures,
+quiz and errors checked; one solution notebook runs green; a feedback page that `ftcourse grade`
+wrote for a hostile submission is opened and must run nothing. Screenshots land in build/browser/, the
 time of each run in the summary at the end of the session.
 
 Run alone: .venv/bin/pytest tests/test_browser.py
@@ -72,6 +72,8 @@ def test_the_browser_run_names_each_cell_a_learner_would_see_broken(lab):
     assert "as text where the figure should be" in by_cell[6][0]
     assert any("widget" in text for text in by_cell[7]), by_cell[7]
     assert by_cell[8] == ["NotImplementedError: not an exercise"]
+    counts = [cell.execution_count for cell in run.saved.cells]
+    assert counts == list(range(1, len(nb.cells) + 1)), f"each cell should run once, in order, past errors: {counts}"
     assert [text for text in by_cell.get(None, []) if "quiz" in text or "kernel" in text] == [], run.report()
     assert [img for img in run.cells[0]["images"] if img[0]], "the plot in cell 0 should have shown"
     assert run.screenshots and all(p.is_file() for p in run.screenshots)
