@@ -244,7 +244,7 @@ class Learner:
         page.on("console", lambda msg: page_errors.append(f"console: {msg.text}") if msg.type == "error" else None)
         context.route(re.compile(r"^(?!" + re.escape(self.lab.url) + r"/|data:|blob:)"),
                       lambda route: (offline.append(route.request.url), route.abort()))
-        sources = nbformat.read(self.lab.notebook_dir / relpath, as_version=4).cells
+        sources = _run_on_past_errors(self.lab.notebook_dir / relpath).cells
         cell_seconds: dict[int, float] = {}
         stopped, kernels, quiz = None, [], []
         start = time.perf_counter()
@@ -297,51 +297,36 @@ class Learner:
         page.wait_for_function(f"() => {_INDICATOR} === 'idle'", timeout=60_000)
 
     def _run_cells(self, page, sources, cell_seconds: dict[int, float]) -> Problem | None:
-        """Every cell once, in order, going on past errors. Shift+Enter on each cell costs the page about 0.25 s
-        of CPU a cell, more than most cells take, so the cells run a stretch at a time: click the first cell not
-        yet run, Shift+click the next test cell (where a blank notebook fails), Ctrl+Enter. After an error
-        JupyterLab skips the rest of the stretch; the next starts at the first code cell left unrun."""
-        from nbgrader.utils import is_grade, is_solution
-
+        """Select every cell (click the first, Shift+click the last code cell) and run the selection (Ctrl+Enter);
+        with each cell tagged as ``_run_on_past_errors`` does, each runs once, in order, errors or not. Times each
+        cell from when the one before it got its count."""
         code = [i for i, cell in enumerate(sources) if cell.cell_type == "code" and cell.source.strip()]
-        tests = [i for i in code if is_grade(sources[i]) and not is_solution(sources[i])]
+        if not code:
+            return None
+        cells = page.locator(".jp-Notebook .jp-Cell")
+        cells.nth(code[0]).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Escape")  # command mode: the keys act on cells, not on text
+        if code[-1] > code[0]:
+            cells.nth(code[-1]).locator(".jp-InputPrompt").click(modifiers=["Shift"])
+        page.keyboard.press("Control+Enter")
         deadline = time.monotonic() + NOTEBOOK_TIMEOUT_S
-        start = code[0] if code else None
-        while start is not None:
-            end = next((i for i in tests if i >= start), code[-1])
-            cells = page.locator(".jp-Notebook .jp-Cell")
-            cells.nth(start).locator(".jp-InputPrompt").click()
-            page.keyboard.press("Escape")  # command mode: the keys act on cells, not on text
-            if end > start:
-                cells.nth(end).locator(".jp-InputPrompt").click(modifiers=["Shift"])
-            page.keyboard.press("Control+Enter")
-            stopped, prompts = self._wait_run(page, start, deadline, cell_seconds)
-            if stopped:
-                return stopped
-            start = next((i for i in code if i > start and not _RAN.match(prompts[i])), None)
-        return None
-
-    def _wait_run(self, page, first: int, deadline: float, cell_seconds: dict[int, float]):
-        """Until the stretch that starts at cell ``first`` is over: that cell has its count and no cell is running
-        or queued. Times each cell from when it starts running (the first "[*]" on the page) to when the next does."""
         running, since = None, time.monotonic()
         while True:
             state = page.evaluate(_RUN_STATE)
-            prompts, now = state["prompts"], time.monotonic()
+            now = time.monotonic()
             if state["dialog"]:
-                return Problem(running, f"a dialog came up while it ran: {self._dialog(page)}"), prompts
-            busy = next((i for i, prompt in enumerate(prompts) if prompt == "[*]:"), None)
-            if busy != running:
+                return Problem(running, f"a dialog came up while it ran: {self._dialog(page)}")
+            waiting = next((i for i in code if not _RAN.match(state["prompts"][i])), None)
+            if waiting != running:
                 if running is not None:
                     cell_seconds[running] = now - since
-                running, since = busy, now
-            if busy is None and _RAN.match(prompts[first]):
-                return None, prompts
+                running, since = waiting, now
+            if waiting is None:
+                return None
             budget = min(CELL_TIMEOUT_S, deadline - since)
             if now - since > budget:
-                return Problem(busy if busy is not None else first,
-                               f"still running after {budget:.0f} s (the notebook may take "
-                               f"{NOTEBOOK_TIMEOUT_S} s, a cell {CELL_TIMEOUT_S} s)"), prompts
+                return Problem(waiting, f"still running after {budget:.0f} s (the notebook may take "
+                                        f"{NOTEBOOK_TIMEOUT_S} s, a cell {CELL_TIMEOUT_S} s)")
             time.sleep(0.1)
 
     @staticmethod
@@ -398,6 +383,19 @@ class Learner:
             paths.append(self.artifacts / (f"{label}.png" if parts == 1 else f"{label}-{part + 1}of{parts}.png"))
             page.screenshot(path=paths[-1], timeout=180_000)
         return paths
+
+
+def _run_on_past_errors(path: Path) -> nbformat.NotebookNode:
+    """Tags each code cell of the lab's copy ``raises-exception``: JupyterLab then runs the cells queued after
+    one that fails instead of skipping them (its "Run All" stops at the first error, and a blank notebook has
+    one per exercise). So the whole notebook runs as one selection, as Shift+Enter on each cell would run it;
+    Shift+Enter itself costs the page about 0.25 s of CPU a cell, more than most cells take."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), "raises-exception"]
+    nbformat.write(nb, path)
+    return nb
 
 
 class _Stop(Exception):
