@@ -323,7 +323,7 @@ class Learner:
                 running, since = waiting, now
             if waiting is None:
                 return None
-            budget = min(CELL_TIMEOUT_S, deadline - since)
+            budget = max(1.0, min(CELL_TIMEOUT_S, deadline - since))
             if now - since > budget:
                 return Problem(waiting, f"still running after {budget:.0f} s (the notebook may take "
                                         f"{NOTEBOOK_TIMEOUT_S} s, a cell {CELL_TIMEOUT_S} s)")
