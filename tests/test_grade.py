@@ -3,7 +3,7 @@
 One class is graded with ``--jobs 2``; the run is interrupted once and resumed, then
 rerun. Every student below is built from notebooks/00-setup/00-setup.ipynb and each
 test asserts that student's score, flags and what it could (not) do. The star and the
-blank hand in the whole notebook; the others stop at its last graded cell, as a learner
+blank hand in the whole notebook; the others stop after its one test cell, as a learner
 may: the demos after it load and run the model, about half of each kernel's time, and
 the grader does nothing with them.
 """
